@@ -1,0 +1,59 @@
+"""boto3 client construction: region, endpoint override (the sandbox), retry mode.
+
+Against a custom endpoint the KeyValueStore data plane needs one fix: botocore's endpoint
+rules put the account id from the store ARN in front of the host, also of a custom
+endpoint (http://123456789012.127.0.0.1:5000 does not resolve). A before-send handler
+strips that label again, so a stock client talks to the sandbox unchanged otherwise
+(SigV4A signing included: the signature does not cover the rewritten host label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+from botocore.config import Config
+
+KVS_SERVICE = "cloudfront-keyvaluestore"
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where the clients point: real AWS (endpoint_url None) or an emulated one."""
+
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    max_attempts: int = 8
+    retry_mode: str = "standard"
+
+
+def make_client(service: str, target: AwsTarget, region: str | None = None) -> Any:
+    config = Config(
+        retries={"mode": target.retry_mode, "max_attempts": target.max_attempts},
+        connect_timeout=5,
+        read_timeout=60,
+    )
+    client = boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=region or target.region,
+        endpoint_url=target.endpoint_url,
+        config=config,
+    )
+    if service == KVS_SERVICE and target.endpoint_url:
+        _install_kvs_host_rewrite(client, target.endpoint_url)
+    return client
+
+
+def _install_kvs_host_rewrite(client: Any, endpoint_url: str) -> None:
+    wanted = urlsplit(endpoint_url)
+
+    def rewrite(request: Any, **_: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.netloc != wanted.netloc:
+            request.url = urlunsplit(
+                (wanted.scheme, wanted.netloc, parts.path, parts.query, parts.fragment)
+            )
+
+    client.meta.events.register(f"before-send.{KVS_SERVICE}", rewrite)

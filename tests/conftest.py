@@ -1,0 +1,59 @@
+"""Shared fixtures: one emulated AWS per test session, reset before every test that uses it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# Credentials for the emulated AWS only; set before any boto3 client exists so that no
+# test can ever pick up a developer's real credentials.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+
+from reconciler.aws.clients import AwsTarget, make_client  # noqa: E402
+from reconciler.sandbox.server import SandboxServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    server = SandboxServer().start()
+    yield server
+    server.stop()
+
+
+class Aws:
+    """Client factory bound to a freshly reset sandbox."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        self.target = AwsTarget(endpoint_url=server.endpoint_url, max_attempts=1)
+
+    def client(self, service: str, region: str | None = None, **target: Any) -> Any:
+        t = AwsTarget(**{**self.target.__dict__, **target}) if target else self.target
+        return make_client(service, t, region)
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.server.endpoint_url
+
+
+@pytest.fixture
+def aws(sandbox: SandboxServer) -> Aws:
+    import urllib.request
+
+    urllib.request.urlopen(
+        urllib.request.Request(f"{sandbox.endpoint_url}/moto-api/reset", method="POST")
+    ).read()
+    if sandbox.hooks is not None and hasattr(sandbox.hooks, "reset"):
+        sandbox.hooks.reset()
+    return Aws(sandbox)
