@@ -1,0 +1,195 @@
+"""The diff: desired + observed -> Plan. Pure; values that did not change are not in the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+from reconciler.core.attribute_values import Item
+from reconciler.core.model import (
+    Action,
+    Address,
+    Change,
+    GuardViolation,
+    Phase,
+    Plan,
+    PlanError,
+    ResourceKind,
+)
+from reconciler.core.state import (
+    DesiredData,
+    DesiredStore,
+    DesiredTable,
+    ItemKey,
+    ObservedData,
+    ObservedStore,
+    ObservedTable,
+    PruneGuard,
+    format_item_key,
+)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def plan_data(desired: DesiredData, observed: ObservedData, desired_digest: str = "") -> Plan:
+    changes: list[Change] = []
+    violations: list[GuardViolation] = []
+    errors: list[PlanError] = []
+    versions: list[tuple[str, str]] = []
+
+    for store in desired.stores:
+        seen = observed.stores.get(store.name) or ObservedStore(name=store.name, exists=False)
+        versions.append((f"kvs:{store.name}", seen.etag or "absent"))
+        store_changes = _store_changes(store, seen)
+        violation = _guard(store.name, store_changes, len(seen.entries), len(store.entries), desired.guard)
+        changes.extend(store_changes)
+        if violation:
+            violations.append(violation)
+
+    for table in desired.tables:
+        seen_table = observed.tables.get(table.name) or ObservedTable(name=table.name, exists=False)
+        versions.append((f"table:{table.name}", seen_table.digest or "absent"))
+        if seen_table.exists and seen_table.key_schema != table.key_schema:
+            errors.append(_schema_mismatch(table, seen_table))
+            continue
+        table_changes = _table_changes(table, seen_table)
+        violation = _guard(
+            table.name, table_changes, len(seen_table.items), len(table.items), desired.guard
+        )
+        changes.extend(table_changes)
+        if violation:
+            violations.append(violation)
+
+    return Plan(
+        changes=tuple(sorted(changes, key=lambda c: (c.phase, c.address))),
+        observed_versions=tuple(versions),
+        violations=tuple(violations),
+        errors=tuple(errors),
+        desired_digest=desired_digest,
+    )
+
+
+def _store_changes(store: DesiredStore, seen: ObservedStore) -> list[Change]:
+    changes: list[Change] = []
+    if not seen.exists:
+        changes.append(
+            Change(
+                Address(ResourceKind.KEY_VALUE_STORE, store.name),
+                Action.CREATE,
+                Phase.ENSURE,
+                after={"comment": store.comment},
+                reason="declared store does not exist",
+            )
+        )
+
+    def entry(key: str) -> Address:
+        return Address(ResourceKind.KVS_ENTRY, store.name, key)
+
+    creates, updates, deletes = _compare(store.entries, seen.entries)
+    changes += [
+        Change(entry(k), Action.CREATE, Phase.DATA, after=v, reason="declared key missing")
+        for k, v in creates
+    ]
+    changes += [
+        Change(entry(k), Action.UPDATE, Phase.DATA, before=b, after=a, reason="value differs")
+        for k, b, a in updates
+    ]
+    if store.prune:
+        changes += [
+            Change(entry(k), Action.DELETE, Phase.PRUNE, before=v, reason="key not declared (prune)")
+            for k, v in deletes
+        ]
+    return changes
+
+
+def _table_changes(table: DesiredTable, seen: ObservedTable) -> list[Change]:
+    changes: list[Change] = []
+    schema = table.key_schema
+    if not seen.exists:
+        changes.append(
+            Change(
+                Address(ResourceKind.TABLE, table.name),
+                Action.CREATE,
+                Phase.ENSURE,
+                after={"keySchema": schema.describe(), "billingMode": "PAY_PER_REQUEST"},
+                reason="declared table does not exist",
+            )
+        )
+
+    def item(key: ItemKey) -> Address:
+        return Address(ResourceKind.TABLE_ITEM, table.name, format_item_key(key, schema))
+
+    creates, updates, deletes = _compare(table.items, seen.items)
+    changes += [
+        Change(item(k), Action.CREATE, Phase.DATA, after=_shown(v), reason="declared item missing")
+        for k, v in creates
+    ]
+    changes += [
+        Change(
+            item(k), Action.UPDATE, Phase.DATA, before=_shown(b), after=_shown(a), reason="attributes differ"
+        )
+        for k, b, a in updates
+    ]
+    if table.prune:
+        changes += [
+            Change(item(k), Action.DELETE, Phase.PRUNE, before=_shown(v), reason="item not declared (prune)")
+            for k, v in deletes
+        ]
+    return changes
+
+
+def _shown(item: Item) -> Item:
+    # Plans carry the exact wire item that apply writes; renderers turn it into plain values.
+    return item
+
+
+def _compare(
+    desired: Mapping[K, V], observed: Mapping[K, V]
+) -> tuple[list[tuple[K, V]], list[tuple[K, V, V]], list[tuple[K, V]]]:
+    creates: list[tuple[K, V]] = []
+    updates: list[tuple[K, V, V]] = []
+    for key, value in desired.items():
+        if key not in observed:
+            creates.append((key, value))
+        elif observed[key] != value:
+            updates.append((key, observed[key], value))
+    deletes = [(key, value) for key, value in observed.items() if key not in desired]
+    return creates, updates, deletes
+
+
+def _guard(
+    container: str, changes: Iterable[Change], existing: int, declared: int, guard: PruneGuard
+) -> GuardViolation | None:
+    deletes = sum(1 for c in changes if c.action is Action.DELETE)
+    if deletes == 0 or guard.allow_mass_delete:
+        return None
+    if declared == 0 and not guard.allow_empty:
+        return GuardViolation(
+            container,
+            deletes,
+            existing,
+            f"{container}: prune would empty it (delete all {existing} of {existing}); "
+            "allow it with allowEmpty in the policy or --allow-mass-delete",
+        )
+    share = deletes / existing if existing else 0.0
+    if share > guard.max_delete_fraction and deletes > guard.unguarded_deletes:
+        return GuardViolation(
+            container,
+            deletes,
+            existing,
+            f"{container}: prune would delete {deletes} of {existing} ({share:.0%}), more than "
+            f"the allowed {guard.max_delete_fraction:.0%}; raise maxDeleteFraction in the policy "
+            "or pass --allow-mass-delete",
+        )
+    return None
+
+
+def _schema_mismatch(table: DesiredTable, seen: ObservedTable) -> PlanError:
+    live = seen.key_schema.describe() if seen.key_schema else "unknown"
+    return PlanError(
+        Address(ResourceKind.TABLE, table.name),
+        f"table {table.name} exists with key schema [{live}] but the route files declare "
+        f"[{table.key_schema.describe()}]; the reconciler never recreates tables: "
+        "migrate it by hand or declare a new table",
+    )
