@@ -1,0 +1,137 @@
+"""DynamoDB routing table adapter: describe, create, scan (parallel segments), batch writes.
+
+Writes are BatchWriteItem (last writer wins), not conditional writes: the reconciler owns
+every declared item outright, so a concurrent writer's change to a declared item is drift
+that the next pass corrects, and undeclared items are only touched by a guarded prune.
+Items are kept in DynamoDB's wire form end to end; no (de)serialisation on the hot path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import ClientError
+from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
+
+from reconciler.aws.clients import AwsTarget, make_client
+from reconciler.aws.errors import ErrorClass, ReconcileError, error_code
+from reconciler.core.attribute_values import Item, canonical_item
+from reconciler.core.schedule import TableWrite
+from reconciler.core.state import (
+    ItemKey,
+    KeyAttribute,
+    KeySchema,
+    KeyType,
+    ObservedTable,
+    item_key,
+)
+
+# One scan segment per this many bytes of table: big tables are read in parallel.
+SEGMENT_BYTES = 8 * 1024 * 1024
+MAX_SEGMENTS = 8
+
+
+class DynamoDbAdapter:
+    def __init__(self, target: AwsTarget, unprocessed_attempts: int = 8) -> None:
+        self._ddb = make_client("dynamodb", target)
+        self._unprocessed_attempts = unprocessed_attempts
+
+    def describe(self, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(self._ddb.describe_table(TableName=name)["Table"])
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def observe(self, name: str) -> ObservedTable:
+        table = self.describe(name)
+        if table is None:
+            return ObservedTable(name=name, exists=False)
+        schema = _key_schema(table)
+        size = int(table.get("TableSizeBytes", 0) or 0)
+        segments = max(1, min(MAX_SEGMENTS, size // SEGMENT_BYTES + 1))
+        items: dict[ItemKey, Item] = {}
+        digest = hashlib.sha256()
+        if segments == 1:
+            scanned = [self._scan(name, None, 1)]
+        else:
+            with ThreadPoolExecutor(max_workers=segments) as pool:
+                scanned = list(pool.map(lambda s: self._scan(name, s, segments), range(segments)))
+        for part in scanned:
+            for raw in part:
+                item = canonical_item(raw)
+                items[item_key(item, schema)] = item
+        for key in sorted(items):
+            digest.update(json.dumps([key, items[key]], sort_keys=True).encode())
+        return ObservedTable(
+            name=name, exists=True, key_schema=schema, items=items, digest=digest.hexdigest()[:16]
+        )
+
+    def _scan(self, name: str, segment: int | None, total: int) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"TableName": name, "ConsistentRead": True}
+        if segment is not None:
+            kwargs.update(Segment=segment, TotalSegments=total)
+        out: list[dict[str, Any]] = []
+        for page in self._ddb.get_paginator("scan").paginate(**kwargs):
+            out.extend(page.get("Items", []))
+        return out
+
+    def create(self, name: str, schema: KeySchema, timeout: float = 300.0) -> None:
+        attrs = [schema.partition] + ([schema.sort] if schema.sort else [])
+        key_schema = [{"AttributeName": schema.partition.name, "KeyType": "HASH"}]
+        if schema.sort:
+            key_schema.append({"AttributeName": schema.sort.name, "KeyType": "RANGE"})
+        self._ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=key_schema,
+            AttributeDefinitions=[
+                {"AttributeName": a.name, "AttributeType": a.type.value} for a in attrs
+            ],
+            Tags=[{"Key": "managed-by", "Value": "edge-routing-reconciler"}],
+        )
+        self._ddb.get_waiter("table_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": int(timeout)}
+        )
+
+    def write(self, batch: TableWrite) -> None:
+        """One BatchWriteItem; UnprocessedItems are re-sent with exponential backoff."""
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in batch.puts]
+        requests += [{"DeleteRequest": {"Key": key}} for key in batch.deletes]
+        pending: dict[str, list[dict[str, Any]]] = {batch.table: requests}
+
+        def send() -> dict[str, list[dict[str, Any]]]:
+            nonlocal pending
+            resp = self._ddb.batch_write_item(RequestItems=pending)
+            pending = dict(resp.get("UnprocessedItems") or {})
+            return pending
+
+        retrying = Retrying(
+            retry=retry_if_result(bool),
+            stop=stop_after_attempt(self._unprocessed_attempts),
+            wait=wait_exponential(multiplier=0.05, max=5),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else pending,
+        )
+        left = retrying(send)
+        if left:
+            count = sum(len(v) for v in left.values())
+            raise ReconcileError(
+                f"table {batch.table}: {count} items still unprocessed after "
+                f"{self._unprocessed_attempts} attempts",
+                ErrorClass.RETRYABLE,
+                "UnprocessedItems",
+            )
+
+
+def _key_schema(table: dict[str, Any]) -> KeySchema:
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    hash_key = next(k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH")
+    range_key = next((k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "RANGE"), None)
+    return KeySchema(
+        partition=KeyAttribute(hash_key, KeyType(types[hash_key])),
+        sort=KeyAttribute(range_key, KeyType(types[range_key])) if range_key else None,
+    )
