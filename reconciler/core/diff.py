@@ -42,7 +42,9 @@ def plan_data(desired: DesiredData, observed: ObservedData, desired_digest: str 
         seen = observed.stores.get(store.name) or ObservedStore(name=store.name, exists=False)
         versions.append((f"kvs:{store.name}", seen.etag or "absent"))
         store_changes = _store_changes(store, seen)
-        violation = _guard(store.name, store_changes, len(seen.entries), len(store.entries), desired.guard)
+        violation = _guard(
+            store.name, store_changes, len(seen.entries), len(store.entries), store.guard or desired.guard
+        )
         changes.extend(store_changes)
         if violation:
             violations.append(violation)
@@ -55,7 +57,7 @@ def plan_data(desired: DesiredData, observed: ObservedData, desired_digest: str 
             continue
         table_changes = _table_changes(table, seen_table)
         violation = _guard(
-            table.name, table_changes, len(seen_table.items), len(table.items), desired.guard
+            table.name, table_changes, len(seen_table.items), len(table.items), table.guard or desired.guard
         )
         changes.extend(table_changes)
         if violation:

@@ -77,6 +77,7 @@ class DesiredStore:
     entries: Mapping[str, str]
     prune: bool = False
     comment: str = ""
+    guard: PruneGuard | None = None  # None: the policy-wide guard
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class DesiredTable:
     key_schema: KeySchema
     items: Mapping[ItemKey, Item]
     prune: bool = False
+    guard: PruneGuard | None = None  # None: the policy-wide guard
 
 
 @dataclass(frozen=True)
