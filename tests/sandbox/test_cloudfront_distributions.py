@@ -1,0 +1,401 @@
+"""CloudFront distributions in the emulated AWS behave as AWS documents (AWS_FACTS.md).
+
+Every test talks HTTP to moto's server through a stock boto3 client, so a moto upgrade
+that breaks one of our extension points fails here, by name.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import moto
+import pytest
+
+from reconciler.sandbox import cloudfront_distributions, cloudfront_functions
+from tests.sandbox._cf_support import (
+    ALL_VIEWER,
+    ALL_VIEWER_EXCEPT_HOST,
+    CACHING_DISABLED,
+    CACHING_OPTIMIZED,
+    LAMBDA_V1,
+    LAMBDA_V2,
+    aws_error,
+    behaviour,
+    create_function,
+    distribution_config,
+    function_associations,
+    lambda_associations,
+    published_function_arn,
+)
+
+
+@pytest.fixture
+def cf(aws: Any) -> Any:
+    return aws.client("cloudfront")
+
+
+@pytest.fixture
+def deploy_reads() -> Iterator[Callable[[int], None]]:
+    """Sets how many reads a change stays InProgress for; restores the setting after."""
+    before = cloudfront_distributions.deploy_after_reads()
+    yield cloudfront_distributions.set_deploy_after_reads
+    cloudfront_distributions.set_deploy_after_reads(before)
+
+
+def wired_config(function_arn: str) -> dict[str, Any]:
+    """The seed's wiring: a viewer-request function on the default behaviour, an
+    origin-request Lambda@Edge with body on /tenant/*, managed policies on both."""
+    return distribution_config(
+        DefaultCacheBehavior=behaviour(
+            CachePolicyId=CACHING_OPTIMIZED,
+            FunctionAssociations=function_associations((function_arn, "viewer-request")),
+        ),
+        CacheBehaviors={
+            "Quantity": 1,
+            "Items": [
+                behaviour(
+                    PathPattern="/tenant/*",
+                    CachePolicyId=CACHING_DISABLED,
+                    OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
+                    LambdaFunctionAssociations=lambda_associations(
+                        (LAMBDA_V1, "origin-request", True)
+                    ),
+                    FunctionAssociations=function_associations((function_arn, "viewer-request")),
+                )
+            ],
+        },
+    )
+
+
+def create_wired(cf: Any) -> tuple[str, str, str]:
+    """Creates the wired distribution; returns (id, etag, function ARN)."""
+    arn = published_function_arn(cf)
+    created = cf.create_distribution(DistributionConfig=wired_config(arn))
+    return created["Distribution"]["Id"], created["ETag"], arn
+
+
+# ------------------------------------------------------------------ extension points
+
+
+def test_moto_extension_points_still_exist() -> None:
+    assert moto.__version__ == "5.2.5", (
+        "moto is pinned exactly because reconciler/sandbox patches its internals; "
+        "re-check every extension point before changing the pin"
+    )
+    assert cloudfront_distributions.check_extension_points() == []
+    assert cloudfront_functions.check_extension_points() == []
+
+
+def test_install_is_idempotent(aws: Any) -> None:
+    cloudfront_distributions.install()
+    cloudfront_functions.install()
+    cf = aws.client("cloudfront")
+    dist_id, _, arn = create_wired(cf)
+    config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
+    assert config["DefaultCacheBehavior"]["FunctionAssociations"]["Items"][0]["FunctionARN"] == arn
+
+
+# -------------------------------------------------------------------- associations
+
+
+def _from_create(cf: Any, dist_id: str, created: dict[str, Any]) -> dict[str, Any]:
+    return dict(created["Distribution"]["DistributionConfig"])
+
+
+def _from_get(cf: Any, dist_id: str, _: dict[str, Any]) -> dict[str, Any]:
+    return dict(cf.get_distribution(Id=dist_id)["Distribution"]["DistributionConfig"])
+
+
+def _from_get_config(cf: Any, dist_id: str, _: dict[str, Any]) -> dict[str, Any]:
+    return dict(cf.get_distribution_config(Id=dist_id)["DistributionConfig"])
+
+
+def _from_list(cf: Any, dist_id: str, _: dict[str, Any]) -> dict[str, Any]:
+    items = cf.list_distributions()["DistributionList"]["Items"]
+    return dict(next(s for s in items if s["Id"] == dist_id))
+
+
+@pytest.mark.parametrize(
+    "read",
+    [_from_create, _from_get, _from_get_config, _from_list],
+    ids=["CreateDistribution", "GetDistribution", "GetDistributionConfig", "ListDistributions"],
+)
+def test_associations_and_policies_round_trip(cf: Any, read: Callable[..., Any]) -> None:
+    arn = published_function_arn(cf)
+    created = cf.create_distribution(DistributionConfig=wired_config(arn))
+    seen = read(cf, created["Distribution"]["Id"], created)
+
+    default, (tenant,) = seen["DefaultCacheBehavior"], seen["CacheBehaviors"]["Items"]
+    assert default["FunctionAssociations"] == function_associations((arn, "viewer-request"))
+    assert default["LambdaFunctionAssociations"] == {"Quantity": 0}
+    assert default["CachePolicyId"] == CACHING_OPTIMIZED
+    assert tenant["PathPattern"] == "/tenant/*"
+    assert tenant["FunctionAssociations"] == function_associations((arn, "viewer-request"))
+    assert tenant["LambdaFunctionAssociations"] == lambda_associations(
+        (LAMBDA_V1, "origin-request", True)
+    )
+    assert (tenant["CachePolicyId"], tenant["OriginRequestPolicyId"]) == (
+        CACHING_DISABLED,
+        ALL_VIEWER_EXCEPT_HOST,
+    )
+
+
+def test_update_replaces_associations(cf: Any) -> None:
+    dist_id, _, _ = create_wired(cf)
+    got = cf.get_distribution_config(Id=dist_id)
+    config = got["DistributionConfig"]
+    tenant = config["CacheBehaviors"]["Items"][0]
+    tenant["LambdaFunctionAssociations"] = lambda_associations((LAMBDA_V2, "origin-request", False))
+    tenant["FunctionAssociations"] = {"Quantity": 0}
+    tenant["OriginRequestPolicyId"] = ALL_VIEWER
+
+    updated = cf.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=config)
+
+    for seen in (
+        updated["Distribution"]["DistributionConfig"],
+        cf.get_distribution_config(Id=dist_id)["DistributionConfig"],
+    ):
+        tenant_seen = seen["CacheBehaviors"]["Items"][0]
+        assert tenant_seen["LambdaFunctionAssociations"] == lambda_associations(
+            (LAMBDA_V2, "origin-request", False)
+        )
+        assert tenant_seen["FunctionAssociations"] == {"Quantity": 0}
+        assert tenant_seen["OriginRequestPolicyId"] == ALL_VIEWER
+        assert seen["DefaultCacheBehavior"]["FunctionAssociations"]["Quantity"] == 1
+
+
+def test_behaviour_with_cache_policy_returns_no_forwarded_values(cf: Any) -> None:
+    # Read-modify-write must be safe: AWS rejects ForwardedValues next to a cache policy.
+    dist_id, etag, _ = create_wired(cf)
+    config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
+    assert "ForwardedValues" not in config["DefaultCacheBehavior"]
+    assert "ForwardedValues" not in config["CacheBehaviors"]["Items"][0]
+    cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
+
+
+def test_forwarded_values_with_cache_policy_is_rejected(cf: Any) -> None:
+    config = distribution_config(
+        DefaultCacheBehavior=behaviour(
+            CachePolicyId=CACHING_DISABLED,
+            ForwardedValues={"QueryString": False, "Cookies": {"Forward": "none"}},
+        )
+    )
+    with aws_error("InvalidArgument", 400):
+        cf.create_distribution(DistributionConfig=config)
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:lambda:us-east-1:123456789012:function:tenant-router",
+        "arn:aws:lambda:us-east-1:123456789012:function:tenant-router:$LATEST",
+        "arn:aws:lambda:us-east-1:123456789012:function:tenant-router:live",
+        "arn:aws:lambda:eu-west-1:123456789012:function:tenant-router:1",
+    ],
+    ids=["unqualified", "$LATEST", "alias", "not-us-east-1"],
+)
+def test_lambda_association_needs_a_numbered_version_in_us_east_1(cf: Any, arn: str) -> None:
+    config = distribution_config(
+        DefaultCacheBehavior=behaviour(
+            CachePolicyId=CACHING_DISABLED,
+            LambdaFunctionAssociations=lambda_associations((arn, "origin-request", False)),
+        )
+    )
+    with aws_error("InvalidLambdaFunctionAssociation", 400):
+        cf.create_distribution(DistributionConfig=config)
+
+
+def test_function_association_needs_the_live_stage(cf: Any) -> None:
+    create_function(cf, "unpublished")
+    arn = cf.describe_function(Name="unpublished")["FunctionSummary"]["FunctionMetadata"][
+        "FunctionARN"
+    ]
+    config = distribution_config(
+        DefaultCacheBehavior=behaviour(
+            CachePolicyId=CACHING_DISABLED,
+            FunctionAssociations=function_associations((arn, "viewer-request")),
+        )
+    )
+    with aws_error("InvalidFunctionAssociation", 400):
+        cf.create_distribution(DistributionConfig=config)
+
+
+def test_function_association_is_viewer_side_only(cf: Any) -> None:
+    arn = published_function_arn(cf)
+    config = distribution_config(
+        DefaultCacheBehavior=behaviour(
+            CachePolicyId=CACHING_DISABLED,
+            FunctionAssociations=function_associations((arn, "origin-request")),
+        )
+    )
+    with aws_error("InvalidFunctionAssociation", 400):
+        cf.create_distribution(DistributionConfig=config)
+
+
+def test_quantity_must_match_items(cf: Any) -> None:
+    arn = published_function_arn(cf)
+    associations = function_associations((arn, "viewer-request"))
+    associations["Quantity"] = 2
+    config = distribution_config(
+        DefaultCacheBehavior=behaviour(
+            CachePolicyId=CACHING_DISABLED, FunctionAssociations=associations
+        )
+    )
+    with aws_error("InconsistentQuantities", 400):
+        cf.create_distribution(DistributionConfig=config)
+
+
+# -------------------------------------------------------------- If-Match and ETags
+
+
+def test_update_without_if_match_is_invalid_if_match_version(cf: Any) -> None:
+    dist_id, _, _ = create_wired(cf)
+    config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
+    with aws_error("InvalidIfMatchVersion", 400):
+        cf.update_distribution(Id=dist_id, DistributionConfig=config)
+
+
+def test_update_with_stale_if_match_is_precondition_failed(cf: Any) -> None:
+    dist_id, etag, _ = create_wired(cf)
+    config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
+    cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
+    config["Comment"] = "second writer"
+    with aws_error("PreconditionFailed", 412):
+        cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
+    assert cf.get_distribution_config(Id=dist_id)["DistributionConfig"]["Comment"] == "sandbox"
+
+
+def test_every_update_rotates_the_etag_and_reads_return_it(cf: Any) -> None:
+    dist_id, etag, _ = create_wired(cf)
+    seen = [etag]
+    for comment in ("one", "two"):
+        got = cf.get_distribution_config(Id=dist_id)
+        assert got["ETag"] == seen[-1]
+        config = got["DistributionConfig"]
+        config["Comment"] = comment
+        updated = cf.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=config)
+        seen.append(updated["ETag"])
+        assert cf.get_distribution(Id=dist_id)["ETag"] == updated["ETag"]
+        assert cf.get_distribution_config(Id=dist_id)["ETag"] == updated["ETag"]
+    assert len(set(seen)) == 3, seen
+
+
+def test_delete_checks_if_match_and_needs_a_disabled_distribution(cf: Any) -> None:
+    dist_id, etag, _ = create_wired(cf)
+    with aws_error("InvalidIfMatchVersion", 400):
+        cf.delete_distribution(Id=dist_id)
+    with aws_error("PreconditionFailed", 412):
+        cf.delete_distribution(Id=dist_id, IfMatch="E0STALE0000000")
+    with aws_error("DistributionNotDisabled", 409):
+        cf.delete_distribution(Id=dist_id, IfMatch=etag)
+    config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
+    config["Enabled"] = False
+    disabled = cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
+    cf.delete_distribution(Id=dist_id, IfMatch=disabled["ETag"])
+    with aws_error("NoSuchDistribution", 404):
+        cf.get_distribution(Id=dist_id)
+
+
+# ---------------------------------------------------------------------- deployment
+
+
+def test_status_is_in_progress_after_update_until_read_enough(
+    cf: Any, deploy_reads: Callable[[int], None]
+) -> None:
+    deploy_reads(2)
+    dist_id, etag, _ = create_wired(cf)
+    statuses = [cf.get_distribution(Id=dist_id)["Distribution"]["Status"] for _ in range(3)]
+    assert statuses == ["InProgress", "Deployed", "Deployed"]
+
+    config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
+    updated = cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
+    assert updated["Distribution"]["Status"] == "InProgress"
+    statuses = [cf.get_distribution(Id=dist_id)["Distribution"]["Status"] for _ in range(2)]
+    assert statuses == ["InProgress", "Deployed"]
+
+
+def test_zero_reads_means_deployed_at_once(cf: Any, deploy_reads: Callable[[int], None]) -> None:
+    deploy_reads(0)
+    dist_id, _, _ = create_wired(cf)
+    assert cf.get_distribution(Id=dist_id)["Distribution"]["Status"] == "Deployed"
+
+
+def test_distribution_deployed_waiter_works(cf: Any, deploy_reads: Callable[[int], None]) -> None:
+    deploy_reads(3)
+    dist_id, _, _ = create_wired(cf)
+    cf.get_waiter("distribution_deployed").wait(
+        Id=dist_id, WaiterConfig={"Delay": 0, "MaxAttempts": 5}
+    )
+    assert cf.get_distribution(Id=dist_id)["Distribution"]["Status"] == "Deployed"
+
+
+# ---------------------------------------------------------------- managed policies
+
+
+@pytest.mark.parametrize(
+    ("policy_id", "name"),
+    [
+        (CACHING_DISABLED, "Managed-CachingDisabled"),
+        (CACHING_OPTIMIZED, "Managed-CachingOptimized"),
+    ],
+)
+def test_managed_cache_policies_are_listed_and_gettable(cf: Any, policy_id: str, name: str) -> None:
+    listed = cf.list_cache_policies(Type="managed")["CachePolicyList"]["Items"]
+    by_id = {s["CachePolicy"]["Id"]: s for s in listed}
+    assert by_id[policy_id]["Type"] == "managed"
+    assert by_id[policy_id]["CachePolicy"]["CachePolicyConfig"]["Name"] == name
+    got = cf.get_cache_policy(Id=policy_id)
+    assert got["CachePolicy"]["CachePolicyConfig"]["Name"] == name and got["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("policy_id", "name"),
+    [
+        (ALL_VIEWER, "Managed-AllViewer"),
+        (ALL_VIEWER_EXCEPT_HOST, "Managed-AllViewerExceptHostHeader"),
+    ],
+)
+def test_managed_origin_request_policies_are_listed_and_gettable(
+    cf: Any, policy_id: str, name: str
+) -> None:
+    listed = cf.list_origin_request_policies(Type="managed")["OriginRequestPolicyList"]["Items"]
+    by_id = {s["OriginRequestPolicy"]["Id"]: s for s in listed}
+    assert by_id[policy_id]["OriginRequestPolicy"]["OriginRequestPolicyConfig"]["Name"] == name
+    got = cf.get_origin_request_policy(Id=policy_id)
+    assert got["OriginRequestPolicy"]["OriginRequestPolicyConfig"]["Name"] == name
+
+
+def test_custom_policy_lists_are_empty(cf: Any) -> None:
+    assert cf.list_cache_policies(Type="custom")["CachePolicyList"]["Quantity"] == 0
+    assert (
+        cf.list_origin_request_policies(Type="custom")["OriginRequestPolicyList"]["Quantity"] == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "error"),
+    [
+        ("CachePolicyId", "NoSuchCachePolicy"),
+        ("OriginRequestPolicyId", "NoSuchOriginRequestPolicy"),
+    ],
+)
+def test_unknown_policy_ids_are_rejected(cf: Any, field: str, error: str) -> None:
+    fields = {"CachePolicyId": CACHING_DISABLED, field: "00000000-0000-0000-0000-000000000000"}
+    config = distribution_config(DefaultCacheBehavior=behaviour(**fields))
+    with aws_error(error, 404):
+        cf.create_distribution(DistributionConfig=config)
+
+
+# --------------------------------------------------------------------------- reset
+
+
+def test_moto_reset_clears_distribution_state(aws: Any) -> None:
+    cf = aws.client("cloudfront")
+    create_wired(cf)
+    urllib.request.urlopen(
+        urllib.request.Request(f"{aws.endpoint_url}/moto-api/reset", method="POST")
+    ).read()
+    assert cf.list_distributions()["DistributionList"]["Quantity"] == 0
+    assert cf.list_functions()["FunctionList"]["Quantity"] == 0
