@@ -25,13 +25,15 @@ class AwsTarget:
 
     region: str = "us-east-1"
     endpoint_url: str | None = None
-    max_attempts: int = 8
+    max_attempts: int = 8  # total attempts, the first included (1 = never retry)
     retry_mode: str = "standard"
 
 
 def make_client(service: str, target: AwsTarget, region: str | None = None) -> Any:
     config = Config(
-        retries={"mode": target.retry_mode, "max_attempts": target.max_attempts},
+        # botocore's "max_attempts" key counts retries only; "total_max_attempts" counts
+        # the first attempt too, which is what AwsTarget.max_attempts means.
+        retries={"mode": target.retry_mode, "total_max_attempts": target.max_attempts},
         connect_timeout=5,
         read_timeout=60,
     )

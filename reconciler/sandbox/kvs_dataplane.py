@@ -29,7 +29,7 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SERVICE = "cloudfront-keyvaluestore"
@@ -48,7 +48,9 @@ MAX_UPDATE_PAYLOAD_BYTES = 3 * 1024 * 1024
 MAX_PAGE_SIZE = 50
 
 _STATE_ATTR = "_reconciler_kvs_data"
-_ARN = re.compile(r"^arn:(?P<partition>aws[\w-]*):cloudfront::(?P<account>\d{12}):key-value-store/[\w-]+$")
+_ARN = re.compile(
+    r"^arn:(?P<partition>aws[\w-]*):cloudfront::(?P<account>\d{12}):key-value-store/[\w-]+$"
+)
 
 # One lock for every store: the server is threaded, and a write must check IfMatch and
 # swap in the new ETag atomically, or two racing writers could both succeed.
@@ -266,8 +268,10 @@ def update_keys(
         )
     put_map: dict[str, str] = {}
     for item in puts:
-        if not isinstance(item, dict) or not isinstance(item.get("Key"), str) or not isinstance(
-            item.get("Value"), str
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("Key"), str)
+            or not isinstance(item.get("Value"), str)
         ):
             raise ValidationError("Each Puts item needs a string Key and Value")
         _validate_entry(item["Key"], item["Value"])
@@ -297,13 +301,23 @@ def etag_for_arn(arn: str) -> str:
         return _data(arn).etag
 
 
-def write_out_of_band(arn: str, puts: Mapping[str, str], deletes: frozenset[str] = frozenset()) -> str:
+def write_out_of_band(
+    arn: str, puts: Mapping[str, str], deletes: frozenset[str] = frozenset()
+) -> str:
     """Someone else's write: changes the store and its ETag, as a concurrent writer would.
 
     Used by the wire hooks' ETag races. Returns the new ETag.
     """
     with _lock:
         return _write(arn, _data(arn).etag, dict(puts), deletes).etag
+
+
+def arn_from_path(raw_path: str) -> str:
+    """The store ARN in a data-plane request path (percent-encoded, as sent)."""
+    prefix = "/key-value-stores/"
+    if not raw_path.startswith(prefix):
+        raise ValidationError(f"Not a KeyValueStore data-plane path: {raw_path}")
+    return unquote(raw_path[len(prefix) :].split("/", 1)[0])
 
 
 # --- HTTP (moto's handler signature: request, full_url, headers) ------------------------
@@ -337,13 +351,10 @@ def handle(request: Any, full_url: str, headers: Mapping[str, str]) -> Any:
 def _route(request: Any, full_url: str, headers: Mapping[str, str]) -> Any:
     # The raw URL keeps %2F inside the ARN and inside keys apart from path separators.
     parts = urlsplit(full_url)
-    prefix = "/key-value-stores/"
-    if not parts.path.startswith(prefix):
-        raise ValidationError(f"Unknown path {parts.path}")
-    segments = [unquote(s) for s in parts.path[len(prefix) :].split("/")]
+    arn = arn_from_path(parts.path)
+    segments = [unquote(s) for s in parts.path[len("/key-value-stores/") :].split("/")]
     method = request.method.upper()
     if_match = _header(headers, "If-Match")
-    arn = segments[0]
     if len(segments) == 1 and method == "GET":
         body, etag = describe(arn)
         return _json(200, body, {"ETag": etag})
@@ -363,7 +374,11 @@ def _route(request: Any, full_url: str, headers: Mapping[str, str]) -> Any:
             except ValueError as exc:
                 raise ValidationError("Malformed JSON body") from exc
             data = update_keys(
-                arn, if_match, payload.get("Puts") or [], payload.get("Deletes") or [], len(raw or b"")
+                arn,
+                if_match,
+                payload.get("Puts") or [],
+                payload.get("Deletes") or [],
+                len(raw or b""),
             )
             return _write_result(data)
     if len(segments) == 3 and segments[1] == "keys":
@@ -397,7 +412,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 class _Router:
     """The 'backend' moto's create_backend_app asks for URL rules; holds no state."""
 
-    flask_paths: dict[str, Callable[..., Any]] = {
+    flask_paths: ClassVar[dict[str, Callable[..., Any]]] = {
         "/key-value-stores/<path:route>": handle,
     }
 
