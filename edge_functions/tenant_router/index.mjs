@@ -120,7 +120,8 @@ export const handler = async (event) => {
   try {
     found = await lookupBackend(ids.tenantId, ids.accountId);
   } catch (err) {
-    log({ route: 'default', reason: 'lookup-failed', ...who, error: err.name || String(err) });
+    const error = `${err.name || 'Error'}: ${String(err.message || err).slice(0, 200)}`;
+    log({ route: 'default', reason: 'lookup-failed', ...who, error });
     return request;
   }
   if (found.reason) {
