@@ -349,7 +349,12 @@ def _kvs_entries(config: dict[str, Any]) -> dict[str, str] | None:
     # Imported late: the data-plane module belongs to another extension and may import us.
     from reconciler.sandbox import kvs_dataplane
 
-    entries: dict[str, str] = kvs_dataplane.entries_for_arn(stores[0]["KeyValueStoreARN"])
+    arn = stores[0]["KeyValueStoreARN"]
+    try:
+        entries: dict[str, str] = kvs_dataplane.entries_for_arn(arn)
+    except LookupError as e:
+        # The store was deleted after the association was made: say so, do not run blind.
+        raise InvalidArgument(f"The associated KeyValueStore {arn} does not exist.") from e
     return entries
 
 
