@@ -48,6 +48,10 @@ DEPLOY_READS_ENV = "RECONCILER_SANDBOX_CF_DEPLOY_READS"
 _deploy_after_reads = int(os.environ.get(DEPLOY_READS_ENV, "2"))
 
 _install_lock = threading.Lock()
+# moto's server is threaded: an If-Match check and the write it guards must be one step,
+# as on AWS, or two writers holding the same ETag could both succeed. The functions
+# module takes the same lock (publishing writes distribution ETags too).
+WRITE_LOCK = threading.RLock()
 _installed = False
 _PATCH_MARK = "_reconciler_patched"
 
@@ -381,8 +385,9 @@ def _patch_create(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_distribution_with_tags(
         self: CloudFrontBackend, distribution_config: dict[str, Any], tags: list[dict[str, str]]
     ) -> Any:
-        _check_references(self, distribution_config)
-        return original(self, distribution_config, tags)
+        with WRITE_LOCK:
+            _check_references(self, distribution_config)
+            return original(self, distribution_config, tags)
 
     return create_distribution_with_tags
 
@@ -392,12 +397,13 @@ def _patch_update(original: Callable[..., Any]) -> Callable[..., Any]:
     def update_distribution(
         self: CloudFrontBackend, dist_config: dict[str, Any], _id: str, if_match: str | None
     ) -> tuple[Distribution, str, str]:
-        distribution, _ = _get_distribution_without_read(self, _id)
-        _check_if_match(distribution, if_match)
-        _check_references(self, dist_config or {})
-        distribution, location, _ = original(self, dist_config, _id, if_match)
-        mark_redeploying(distribution)
-        return distribution, location, distribution.etag
+        with WRITE_LOCK:
+            distribution, _ = _get_distribution_without_read(self, _id)
+            _check_if_match(distribution, if_match)
+            _check_references(self, dist_config or {})
+            distribution, location, _ = original(self, dist_config, _id, if_match)
+            mark_redeploying(distribution)
+            return distribution, location, distribution.etag
 
     return update_distribution
 
@@ -407,11 +413,12 @@ def _patch_delete(original: Callable[..., Any]) -> Callable[..., Any]:
     def delete_distribution(
         self: CloudFrontBackend, distribution_id: str, if_match: str | None
     ) -> None:
-        distribution, _ = _get_distribution_without_read(self, distribution_id)
-        _check_if_match(distribution, if_match)
-        if vars(distribution.distribution_config).get("Enabled"):
-            raise DistributionNotDisabled()
-        original(self, distribution_id, if_match)
+        with WRITE_LOCK:
+            distribution, _ = _get_distribution_without_read(self, distribution_id)
+            _check_if_match(distribution, if_match)
+            if vars(distribution.distribution_config).get("Enabled"):
+                raise DistributionNotDisabled()
+            original(self, distribution_id, if_match)
 
     return delete_distribution
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import threading
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 
 from reconciler.sandbox.cloudfront_distributions import (
+    WRITE_LOCK,
     InvalidArgument,
     InvalidIfMatchVersion,
     PreconditionFailed,
@@ -389,6 +391,22 @@ def _not_executed(message: str) -> tuple[str, dict[str, Any]]:
 
 # ---------------------------------------------------------------------- install
 
+
+def _serialized(method: Callable[[CloudFrontResponse], Any]) -> Callable[[CloudFrontResponse], Any]:
+    """Runs a whole operation under the write lock: check If-Match and write as one step.
+
+    TestFunction runs user code under it too; runs are short (a fresh vm context with a
+    timeout) and the sandbox is not a load-test target.
+    """
+
+    @functools.wraps(method)
+    def locked(self: CloudFrontResponse) -> Any:
+        with WRITE_LOCK:
+            return method(self)
+
+    return locked
+
+
 _ROUTES = (
     "{0}/2020-05-31/function/(?P<function_name>[^/]+)/publish$",
     "{0}/2020-05-31/function/(?P<function_name>[^/]+)/test$",
@@ -452,5 +470,5 @@ def install() -> None:
         for route in _ROUTES:
             cf_urls.url_paths[route] = CloudFrontResponse.dispatch
         for method in _RESPONSE_METHODS:
-            setattr(CloudFrontResponse, method.__name__, method)
+            setattr(CloudFrontResponse, method.__name__, _serialized(method))
         _installed = True

@@ -6,12 +6,15 @@ that breaks one of our extension points fails here, by name.
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import moto
 import pytest
+from botocore.exceptions import ClientError
 
 from reconciler.sandbox import cloudfront_distributions, cloudfront_functions
 from tests.sandbox._cf_support import (
@@ -399,3 +402,32 @@ def test_moto_reset_clears_distribution_state(aws: Any) -> None:
     ).read()
     assert cf.list_distributions()["DistributionList"]["Quantity"] == 0
     assert cf.list_functions()["FunctionList"]["Quantity"] == 0
+
+
+def test_concurrent_updates_with_one_etag_let_exactly_one_win(
+    cf: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server is threaded; the If-Match check and the write must be one step. The
+    # sandbox runs in this process, so widen the window between check and write (a sleep
+    # in the reference checks) to make a missing lock show up every time, not by luck.
+    checks = cloudfront_distributions._check_references
+
+    def slow_checks(*args: Any) -> None:
+        time.sleep(0.05)
+        checks(*args)
+
+    monkeypatch.setattr(cloudfront_distributions, "_check_references", slow_checks)
+    dist_id, etag, _ = create_wired(cf)
+    config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
+
+    def attempt(n: int) -> str:
+        mine = {**config, "Comment": f"writer {n}"}
+        try:
+            cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=mine)
+            return "ok"
+        except ClientError as e:
+            return str(e.response["Error"]["Code"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = sorted(pool.map(attempt, range(8)))
+    assert outcomes == ["PreconditionFailed"] * 7 + ["ok"]

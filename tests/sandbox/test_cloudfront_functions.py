@@ -6,8 +6,10 @@ Stock boto3 over HTTP against the sandbox; one test per documented fact.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from tests.sandbox._cf_support import (
 )
 
 RUNTIME_2 = "cloudfront-js-2.0"
+TIER_ROUTER = Path(__file__).resolve().parents[2] / "edge_functions" / "tier_router"
 EVENT: dict[str, Any] = {
     "version": "1.0",
     "context": {"eventType": "viewer-request"},
@@ -380,3 +383,32 @@ def test_function_with_a_non_json_event_is_invalid_argument(cf: Any, use_runner:
     etag = create_function(cf)
     with aws_error("InvalidArgument", 400):
         cf.test_function(Name="tier-router", IfMatch=etag, EventObject=b"not json")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_function_runs_real_code_through_the_node_harness(aws: Any, use_runner: Any) -> None:
+    # The real engine end to end: the seed's tier router, its store, one of its test events.
+    from reconciler.functions.cloudfront import execute_for_sandbox
+
+    use_runner(execute_for_sandbox)
+    cf, kvs = aws.client("cloudfront"), aws.client("cloudfront-keyvaluestore")
+    case = json.loads(
+        (TIER_ROUTER / "tests" / "01-premium-routes-to-premium-origin.json").read_text()
+    )
+    store_arn = cf.create_key_value_store(Name="tier-origins")["KeyValueStore"]["ARN"]
+    kvs.update_keys(
+        KvsARN=store_arn,
+        IfMatch=kvs.describe_key_value_store(KvsARN=store_arn)["ETag"],
+        Puts=[{"Key": k, "Value": v} for k, v in case["kvs"].items()],
+    )
+    stores = {"Quantity": 1, "Items": [{"KeyValueStoreARN": store_arn}]}
+    code = (TIER_ROUTER / "index.js").read_bytes()
+    etag = create_function(cf, code=code, KeyValueStoreAssociations=stores)
+
+    result = cf.test_function(
+        Name="tier-router", IfMatch=etag, EventObject=json.dumps(case["event"])
+    )["TestResult"]
+
+    assert result["FunctionErrorMessage"] == ""
+    assert json.loads(result["FunctionOutput"]) == {"request": case["event"]["request"]}
+    assert any('"route":"tier"' in line for line in result["FunctionExecutionLogs"])
