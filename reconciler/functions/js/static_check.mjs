@@ -119,7 +119,9 @@ function featureFindings(ast) {
 }
 
 function hasTopLevelHandler(ast) {
-  for (const stmt of ast.body) {
+  for (const node of ast.body) {
+    // An exported handler is reported as an export, not also as a missing handler.
+    const stmt = node.type === 'ExportNamedDeclaration' && node.declaration ? node.declaration : node;
     if (stmt.type === 'FunctionDeclaration' && stmt.id.name === 'handler') return true;
     if (stmt.type === 'VariableDeclaration') {
       for (const d of stmt.declarations) {
