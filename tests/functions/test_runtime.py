@@ -201,3 +201,8 @@ def test_execute_for_sandbox_shape(tier_code):
     assert result["output"] == viewer_event({"CTIER": {"value": "premium"}})["request"]
     assert any('"route":"tier"' in line for line in result["logs"])
     assert isinstance(result["compute_utilization"], int)
+
+
+def test_syntax_error_at_run_time_names_the_line(cf_runner):
+    result = cf_runner.run("function handler(event) {\n  return event +;\n}\n", viewer_event(), {})
+    assert result.error == "SyntaxError: Unexpected token ';' (index.js:2)"

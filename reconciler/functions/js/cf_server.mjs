@@ -70,8 +70,10 @@ function describeError(err) {
   if (err && err.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return `timeout: ${err.message}`;
   if (err === null || typeof err !== 'object') return `thrown value: ${render(err)}`;
   const name = err.name || 'Error';
-  const where = /index\.js:(\d+):(\d+)/.exec(String(err.stack || ''));
-  return `${name}: ${err.message}` + (where ? ` (index.js:${where[1]}:${where[2]})` : '');
+  // Runtime errors carry index.js:line:column in the stack; compile errors only index.js:line.
+  const where = /index\.js:(\d+)(?::(\d+))?/.exec(String(err.stack || ''));
+  const at = where ? ` (index.js:${where[1]}${where[2] ? ':' + where[2] : ''})` : '';
+  return `${name}: ${err.message}${at}`;
 }
 
 function makeGlobals(logs, violations) {
