@@ -1,11 +1,169 @@
+"""`reconciler run`: the daemon. Flags override RECONCILER_* environment variables."""
+
 from __future__ import annotations
 
-import click
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from reconciler.cli._common import not_implemented
+import click
+import structlog
+from pydantic import ValidationError
+
+from reconciler.cli._common import EXIT_NOT_IMPLEMENTED
+from reconciler.settings import DaemonSettings
+
+log = structlog.get_logger("reconciler.daemon")
+
+_DURATION = "DURATION"  # 300ms, 15s, 5m, 1h or plain seconds
+
+
+def _opt(*names: str, **kwargs: Any) -> Callable[[Any], Any]:
+    # Every default lives in DaemonSettings: a flag left out must not hide the env var.
+    return click.option(*names, default=None, show_default=False, **kwargs)
 
 
 @click.command(name="run")
-def command() -> None:
-    """Run the reconciler daemon: watch the route files, reconcile on change and periodically."""
-    not_implemented("'run'", 7)
+@_opt(
+    "--routes-dir",
+    type=click.Path(path_type=Path),
+    help="Route files. [env RECONCILER_ROUTES_DIR; default routes]",
+)
+@_opt(
+    "--root",
+    type=click.Path(path_type=Path),
+    help="Repository root holding edge_functions/. [default: routes dir's parent]",
+)
+@_opt("--region", help="AWS region of the table and the store. [default us-east-1]")
+@_opt("--endpoint-url", help="AWS endpoint override (an emulated AWS).")
+@_opt("--dry-run/--no-dry-run", help="Plan and report every pass, never write.")
+@_opt("--self-heal/--no-self-heal", help="Undo drift found by resync passes. [default on]")
+@_opt("--allow-mass-delete/--no-allow-mass-delete", help="Let prunes delete beyond the guard.")
+@_opt("--resync-interval", metavar=_DURATION, help="Full pass this often (0: never). [default 5m]")
+@_opt("--debounce", metavar=_DURATION, help="Quiet time after file events. [default 300ms]")
+@_opt(
+    "--debounce-max", metavar=_DURATION, help="Longest wait during a stream of events. [default 2s]"
+)
+@_opt(
+    "--backoff-min", metavar=_DURATION, help="First retry delay after a failed pass. [default 1s]"
+)
+@_opt("--backoff-max", metavar=_DURATION, help="Retry delay cap. [default 5m]")
+@_opt(
+    "--shutdown-timeout",
+    metavar=_DURATION,
+    help="SIGTERM waits this long for the running pass. [default 2m]",
+)
+@_opt(
+    "--http-host",
+    help="Listen address of /healthz, /readyz, /metrics, /status. [default 127.0.0.1]",
+)
+@_opt("--http-port", type=int, help="Listen port (0: any free port). [default 8080]")
+@_opt(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    help="Holds the `suspend` flag file. [default ~/.local/state/reconciler]",
+)
+@_opt("--git-url", help="Built-in git source: clone/fetch this repository.")
+@_opt("--git-branch", help="Branch of the git source. [default main]")
+@_opt("--git-interval", metavar=_DURATION, help="Fetch this often. [default 15s]")
+@_opt("--git-dir", type=click.Path(path_type=Path), help="Work tree of the git source.")
+@_opt(
+    "--sandbox/--no-sandbox",
+    help="Start the embedded emulated AWS, seeded, and reconcile against it.",
+)
+@_opt("--sandbox-port", type=int, help="Port of the embedded emulated AWS (0: any free port).")
+@click.pass_context
+def command(ctx: click.Context, /, **flags: Any) -> None:
+    """Run the reconciler daemon: watch the route files, reconcile on change and periodically.
+
+    Every option can also be set as an environment variable: RECONCILER_ and the option
+    name in capitals with underscores (--resync-interval -> RECONCILER_RESYNC_INTERVAL).
+    Suspend without a restart: `touch STATE_DIR/suspend` or POST /suspend.
+    """
+    given = {k: v for k, v in flags.items() if v is not None}
+    parent = ctx.parent.params if ctx.parent is not None else {}
+    for key in ("log_format", "log_level"):  # options of the `reconciler` group
+        if parent.get(key):
+            given[key] = parent[key]
+    try:
+        settings = DaemonSettings(**given)
+    except ValidationError as exc:
+        raise click.UsageError(_validation_message(exc)) from exc
+
+    log.info("daemon.config", **settings.redacted())
+    try:
+        from reconciler.passes import build_runner
+    except ImportError as exc:
+        click.echo(f"reconciler: the reconcile pass is not available yet ({exc}).", err=True)
+        raise SystemExit(EXIT_NOT_IMPLEMENTED) from exc
+
+    from reconciler.aws.clients import AwsTarget
+    from reconciler.daemon.app import Daemon, serve
+    from reconciler.daemon.git_source import GitSyncError
+    from reconciler.daemon.sandbox_mode import start_sandbox
+
+    sandbox = start_sandbox(settings.sandbox_port, settings.region) if settings.sandbox else None
+    target = (
+        sandbox.target
+        if sandbox is not None
+        else AwsTarget(region=settings.region, endpoint_url=settings.endpoint_url)
+    )
+    runner = build_runner(
+        settings.resolved_routes_dir,
+        settings.resolved_root,
+        target,
+        allow_mass_delete=settings.allow_mass_delete,
+    )
+    daemon = Daemon(settings, runner)
+
+    def started(d: Daemon) -> None:
+        status_url = f"{d.http.url}/status" if d.http else None
+        log.info(
+            "daemon.started",
+            routes_dir=str(d.routes_dir),
+            http_url=d.http.url if d.http else None,
+            status_url=status_url,
+            sandbox_url=sandbox.endpoint_url if sandbox else None,
+            suspended=d.worker.suspended,
+        )
+        _banner(d, sandbox.endpoint_url if sandbox else None)
+
+    try:
+        code = serve(daemon, settings.shutdown_timeout, on_started=started)
+    except GitSyncError as exc:
+        log.error("git.clone_failed", error=str(exc))
+        code = 1
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    raise SystemExit(code)
+
+
+def _banner(daemon: Any, sandbox_url: str | None) -> None:
+    http = daemon.http.url if daemon.http else "(no HTTP endpoint)"
+    lines = [
+        "",
+        "  reconciler is running"
+        + (" in DRY-RUN mode (nothing is written)" if daemon.settings.dry_run else ""),
+        f"    route files     {daemon.routes_dir}   (edit one: a pass follows within a second)",
+        f"    status          curl -s {http}/status",
+        f"    metrics         curl -s {http}/metrics",
+        f"    suspend/resume  curl -XPOST {http}/suspend   |   touch {daemon.settings.suspend_flag}",
+    ]
+    if sandbox_url:
+        lines += [
+            f"    emulated AWS    {sandbox_url}   (dummy credentials; try:",
+            f"                    aws --endpoint-url {sandbox_url} dynamodb scan --table-name <table>)",
+        ]
+    lines += ["    stop            Ctrl-C (the running pass finishes first)", ""]
+    click.echo("\n".join(lines), err=True)
+    sys.stderr.flush()
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "settings"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,176 @@
+"""Wiring: settings -> worker, file watchers, git source, suspend flag, HTTP endpoint.
+
+`Daemon` owns the threads and their order of start and stop; `serve` is the foreground
+loop of `reconciler run` (signals in, exit code out).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from reconciler.daemon.file_watch import FileWatcher
+from reconciler.daemon.git_source import GitSource
+from reconciler.daemon.http import HttpServer
+from reconciler.daemon.metrics import CONTENT_TYPE, DaemonMetrics
+from reconciler.daemon.revision import read_revision
+from reconciler.daemon.status import StatusBoard
+from reconciler.daemon.triggers import Trigger
+from reconciler.daemon.worker import Runner, Worker, WorkerConfig
+from reconciler.settings import DaemonSettings
+
+log = structlog.get_logger("reconciler.daemon")
+
+EDGE_FUNCTIONS_DIR = "edge_functions"
+
+
+def worker_config(settings: DaemonSettings) -> WorkerConfig:
+    return WorkerConfig(
+        dry_run=settings.dry_run,
+        self_heal=settings.self_heal,
+        debounce=settings.debounce,
+        debounce_max=settings.debounce_max,
+        resync_interval=settings.resync_interval,
+        resync_jitter=settings.resync_jitter,
+        backoff_min=settings.backoff_min,
+        backoff_max=settings.backoff_max,
+        pass_timeout=settings.pass_timeout,
+    )
+
+
+class Daemon:
+    def __init__(self, settings: DaemonSettings, runner: Runner, *, http: bool = True) -> None:
+        self.settings = settings
+        self.routes_dir = settings.resolved_routes_dir
+        self.root = settings.resolved_root
+        self.metrics = DaemonMetrics()
+        self.status = StatusBoard(dry_run=settings.dry_run, self_heal=settings.self_heal)
+        routes_dir = self.routes_dir
+        self.worker = Worker(
+            runner,
+            worker_config(settings),
+            status=self.status,
+            metrics=self.metrics,
+            revision_of=lambda: read_revision(routes_dir),
+        )
+        self.watcher = FileWatcher()
+        self.git: GitSource | None = None
+        if settings.git_url and settings.git_dir is not None:
+            self.git = GitSource(
+                settings.git_url,
+                settings.git_branch,
+                settings.git_dir,
+                settings.git_interval,
+                on_update=lambda rev: self.worker.notify_change(f"git:{rev.sha}"),
+            )
+        self.http: HttpServer | None = (
+            HttpServer(settings.http_host, settings.http_port, self) if http else None
+        )
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Raises GitSyncError when the first clone fails: without files there is nothing
+        to reconcile, and the container's restart back-off is the right retry."""
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.git is not None:
+            self.git.sync()
+        self.watcher.watch_tree(self.routes_dir, self.worker.notify_change)
+        self.watcher.watch_tree(self.root / EDGE_FUNCTIONS_DIR, self.worker.notify_change)
+        self.watcher.watch_file(self.settings.suspend_flag, self._flag_changed)
+        self.watcher.start()
+        self.worker.start(suspended=self.settings.suspend_flag.exists())
+        if self.git is not None:
+            self.git.start()
+        if self.http is not None:
+            self.http.start()
+
+    def stop(self, timeout: float) -> bool:
+        """Stop taking triggers, let a running pass finish. False if it did not in time."""
+        self.watcher.stop()
+        if self.git is not None:
+            self.git.stop()
+        self.worker.stop()
+        finished = self.worker.join(timeout)
+        if self.http is not None:
+            self.http.stop()
+        return finished
+
+    # --- the HTTP API -----------------------------------------------------------------
+
+    def healthz(self) -> tuple[bool, str]:
+        ok, message = self.worker.healthy()
+        if ok and not self.watcher.alive():
+            return False, "file watcher is not running"
+        return ok, message
+
+    def readyz(self) -> tuple[bool, str]:
+        return self.status.ready()
+
+    def metrics_text(self) -> tuple[bytes, str]:
+        return self.metrics.render(), CONTENT_TYPE
+
+    def status_json(self) -> dict[str, Any]:
+        out = self.status.snapshot()
+        out["routesDir"] = str(self.routes_dir)
+        out["suspendFlag"] = str(self.settings.suspend_flag)
+        if self.git is not None:
+            out["gitSource"] = {
+                "branch": self.git.branch,
+                "revision": self.git.revision.as_dict() if self.git.revision else None,
+                "lastError": self.git.last_error,
+            }
+        return out
+
+    def suspend(self) -> dict[str, Any]:
+        flag = self.settings.suspend_flag
+        # The flag file is the one source of truth: it survives restarts and can be set
+        # with `touch` as well as over HTTP.
+        flag.write_text("suspended over HTTP\n")
+        self.worker.set_suspended(True, why="POST /suspend")
+        return {"suspended": True, "flag": str(flag)}
+
+    def resume(self) -> dict[str, Any]:
+        self.settings.suspend_flag.unlink(missing_ok=True)
+        self.worker.set_suspended(False, why="POST /resume")
+        return {"suspended": False}
+
+    def reconcile(self) -> dict[str, Any]:
+        self.worker.request(Trigger.MANUAL)
+        return {"requested": True, "suspended": self.worker.suspended}
+
+    def _flag_changed(self) -> None:
+        self.worker.set_suspended(self.settings.suspend_flag.exists(), why="flag file")
+
+
+def serve(daemon: Daemon, shutdown_timeout: float, on_started: Any = None) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code."""
+    stop = threading.Event()
+    received: list[str] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        daemon.start()
+        if on_started is not None:
+            on_started(daemon)
+        stop.wait()
+        log.info(
+            "daemon.stopping", signal=received[0] if received else None, timeout=shutdown_timeout
+        )
+        finished = daemon.stop(shutdown_timeout)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not finished:
+        log.error("daemon.stop_timeout", note="the running pass did not finish in time")
+        return 1
+    log.info("daemon.stopped")
+    return 0
