@@ -1,0 +1,72 @@
+"""What every set-level check needs: the valid documents, where they came from, the sink."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from reconciler.routes.documents import RouteDocument
+from reconciler.routes.errors import ErrorSink
+from reconciler.routes.policy_kind import ReconcilerPolicy
+from reconciler.routes.yaml_reader import FieldPath, Position, SourceDocument, format_path
+
+D = TypeVar("D", bound=RouteDocument)
+
+
+@dataclass(frozen=True)
+class ValidDocument:
+    model: RouteDocument
+    source: SourceDocument
+
+    @property
+    def name(self) -> str:
+        return self.model.metadata.name
+
+    def position(self, path: FieldPath) -> Position:
+        return self.source.locations.locate(path)
+
+
+@dataclass
+class CheckContext:
+    root: Path
+    routes_dir: Path
+    sink: ErrorSink
+    documents: list[ValidDocument]
+    # kind -> names declared, including by documents whose spec is invalid, so that a
+    # schema error in one document does not cascade into "unknown reference" elsewhere.
+    declared: dict[str, set[str]]
+    # Some input was unreadable: names it declared are unknown, skip reference checks.
+    incomplete: bool = False
+    input_digests: dict[str, str] = field(default_factory=dict)
+
+    def of_kind(self, model: type[D]) -> Iterator[tuple[D, ValidDocument]]:
+        for doc in self.documents:
+            if isinstance(doc.model, model):
+                yield doc.model, doc
+
+    def error(self, doc: ValidDocument, path: FieldPath, message: str, code: str) -> None:
+        pos = doc.position(path)
+        self.sink.add(doc.source.file, pos.line, pos.column, format_path(path), message, code)
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def record_input(self, path: Path, data: bytes) -> None:
+        self.input_digests[self.relative(path)] = hashlib.sha256(data).hexdigest()
+
+    @property
+    def policy(self) -> ReconcilerPolicy | None:
+        for model, _ in self.of_kind(ReconcilerPolicy):
+            return model
+        return None
+
+    @property
+    def origin_patterns(self) -> tuple[str, ...] | None:
+        policy = self.policy
+        return tuple(policy.spec.allowed_origin_patterns) if policy else None

@@ -1,0 +1,98 @@
+"""Documents that declare data: the tier -> origin KeyValueStore and the tenant table."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from reconciler.routes.model_base import (
+    API_VERSION,
+    AwsName,
+    Comment,
+    Labels,
+    RouteModel,
+    StrictBool,
+    TableName,
+)
+
+AttributeName = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class PruneGuard(RouteModel):
+    """How much a prune may delete before it needs explicit permission."""
+
+    max_delete_fraction: Annotated[float, Field(ge=0, le=1)] = 0.25
+    allow_empty: StrictBool = False
+
+
+class KeyValueStoreMetadata(RouteModel):
+    name: AwsName
+    labels: Labels = Field(default_factory=dict)
+
+
+class KeyValueStoreSpec(RouteModel):
+    comment: Comment = ""
+    prune: StrictBool = False
+    prune_guard: PruneGuard | None = None
+    # Every value is an origin domain name: that is what the tier router reads.
+    entries: dict[str, str] = Field(default_factory=dict)
+
+
+class KeyValueStore(RouteModel):
+    api_version: Literal["edge.routing/v1"] = API_VERSION
+    kind: Literal["KeyValueStore"] = "KeyValueStore"
+    metadata: KeyValueStoreMetadata
+    spec: KeyValueStoreSpec
+
+
+class KeyAttribute(RouteModel):
+    name: AttributeName
+    type: Literal["S", "N"] = "S"
+
+
+def _key_shorthand(value: object) -> object:
+    # `partitionKey: tenantId` is the common case; the mapping form adds the type.
+    return {"name": value} if isinstance(value, str) else value
+
+
+KeyAttributeField = Annotated[
+    KeyAttribute, BeforeValidator(_key_shorthand, json_schema_input_type=str | KeyAttribute)
+]
+
+
+class RoutingTableMetadata(RouteModel):
+    name: TableName
+    labels: Labels = Field(default_factory=dict)
+
+
+class RoutingTableSpec(RouteModel):
+    table_name: TableName | None = None
+    partition_key: KeyAttributeField = KeyAttribute(name="tenantId")
+    sort_key: KeyAttributeField | None = KeyAttribute(name="accountId")
+    # Attributes every item must carry, holding an origin domain name checked like KVS values.
+    origin_attributes: list[AttributeName] = Field(default_factory=lambda: ["defaultBackend"])
+    items: list[dict[str, Any]] = Field(default_factory=list)
+    items_from: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    prune: StrictBool = False
+    prune_guard: PruneGuard | None = None
+
+    @model_validator(mode="after")
+    def _distinct_keys(self) -> RoutingTableSpec:
+        if self.sort_key is not None and self.sort_key.name == self.partition_key.name:
+            raise PydanticCustomError(
+                "table-key-invalid", "partitionKey and sortKey must name different attributes"
+            )
+        return self
+
+
+class RoutingTable(RouteModel):
+    api_version: Literal["edge.routing/v1"] = API_VERSION
+    kind: Literal["RoutingTable"] = "RoutingTable"
+    metadata: RoutingTableMetadata
+    spec: RoutingTableSpec
+
+    @property
+    def table_name(self) -> str:
+        return self.spec.table_name or self.metadata.name

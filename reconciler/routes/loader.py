@@ -1,0 +1,189 @@
+"""load_route_set: read, validate and assemble a whole route set, or refuse it whole."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from reconciler.routes.check_context import CheckContext, ValidDocument
+from reconciler.routes.data_kinds import KeyValueStore, RoutingTable
+from reconciler.routes.distribution_kind import Distribution
+from reconciler.routes.errors import ErrorSink, RouteSetInvalid
+from reconciler.routes.function_kinds import CloudFrontFunction, LambdaEdgeFunction
+from reconciler.routes.name_checks import check_names
+from reconciler.routes.reference_checks import check_references
+from reconciler.routes.repo_paths import inside
+from reconciler.routes.route_set import LoadedTable, RouteSet, SourceRef
+from reconciler.routes.schema_check import validate_document
+from reconciler.routes.source_checks import check_sources
+from reconciler.routes.store_checks import check_stores
+from reconciler.routes.table_loading import TableItems, load_tables
+from reconciler.routes.yaml_reader import SourceDocument, YamlLimits, read_yaml_documents
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    yaml: YamlLimits = field(default_factory=YamlLimits)
+    max_bulk_file_bytes: int = 256 * 1024 * 1024
+
+
+def load_route_set(
+    routes_dir: Path, root: Path | None = None, limits: LoadLimits | None = None
+) -> RouteSet:
+    """Validate every file under `routes_dir` and return the typed set.
+
+    `root` is the repository root that paths in documents are relative to (default: the
+    parent of `routes_dir`). Raises RouteSetInvalid with every error found; nothing of
+    an invalid set is returned.
+    """
+    limits = limits or LoadLimits()
+    routes_dir = routes_dir.resolve()
+    root = (root or routes_dir.parent).resolve()
+    if not routes_dir.is_dir():
+        raise FileNotFoundError(f"routes folder {routes_dir} does not exist")
+    ctx = CheckContext(
+        root=root, routes_dir=routes_dir, sink=ErrorSink(), documents=[], declared={}
+    )
+    files = _read_files(ctx, limits.yaml)
+    _check_policy_present(ctx)
+    check_names(ctx)
+    check_references(ctx)
+    check_sources(ctx)
+    check_stores(ctx)
+    tables = load_tables(ctx, limits.max_bulk_file_bytes)
+    if ctx.sink:
+        raise RouteSetInvalid(ctx.sink.errors)
+    return _assemble(ctx, files, tables)
+
+
+def _read_files(ctx: CheckContext, limits: YamlLimits) -> list[str]:
+    paths = sorted(
+        p for p in ctx.routes_dir.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()
+    )
+    relative = []
+    for path in paths:
+        file = ctx.relative(path)
+        relative.append(file)
+        if not inside(ctx.root, path):
+            ctx.sink.add(
+                file,
+                1,
+                1,
+                "",
+                "route file resolves outside the repository (symlink?)",
+                "path-outside-root",
+            )
+            ctx.incomplete = True
+            continue
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            ctx.sink.add(
+                file,
+                1,
+                1,
+                "",
+                f"file is {size} bytes; the limit is {limits.max_file_bytes}",
+                "yaml-too-large",
+            )
+            ctx.incomplete = True
+            continue
+        data = path.read_bytes()
+        ctx.record_input(path, data)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            ctx.sink.add(
+                file, 1, 1, "", f"file is not valid UTF-8 (byte {error.start})", "yaml-syntax"
+            )
+            ctx.incomplete = True
+            continue
+        before = len(ctx.sink.errors)
+        documents = read_yaml_documents(text, file, ctx.sink, limits)
+        if any(
+            e.code.startswith("yaml-") and e.code != "yaml-duplicate-key"
+            for e in ctx.sink.errors[before:]
+        ):
+            ctx.incomplete = True
+        for document in documents:
+            _declare(ctx, document)
+            model = validate_document(document, ctx.sink)
+            if model is not None:
+                ctx.documents.append(ValidDocument(model, document))
+    return relative
+
+
+def _declare(ctx: CheckContext, document: SourceDocument) -> None:
+    data = document.data
+    if not isinstance(data, dict):
+        return
+    kind, metadata = data.get("kind"), data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if isinstance(kind, str) and isinstance(name, str):
+        ctx.declared.setdefault(kind, set()).add(name)
+    elif isinstance(kind, str):
+        # A document of this kind lost its name: references to it cannot be judged.
+        ctx.incomplete = True
+
+
+def _check_policy_present(ctx: CheckContext) -> None:
+    if "ReconcilerPolicy" in ctx.declared:
+        return
+    for doc in ctx.documents:
+        model = doc.model
+        if isinstance(model, KeyValueStore) and model.spec.entries:
+            path: tuple[str, ...] = ("spec", "entries")
+        elif (
+            isinstance(model, RoutingTable)
+            and model.spec.origin_attributes
+            and (model.spec.items or model.spec.items_from)
+        ):
+            path = ("spec", "items") if model.spec.items else ("spec", "itemsFrom")
+        else:
+            continue
+        ctx.error(
+            doc,
+            path,
+            "origins are declared but no ReconcilerPolicy says which are allowed (allowedOriginPatterns)",
+            "policy-missing",
+        )
+        return
+
+
+def _assemble(ctx: CheckContext, files: list[str], tables: dict[str, TableItems]) -> RouteSet:
+    digest = hashlib.sha256()
+    for path, file_digest in sorted(ctx.input_digests.items()):
+        digest.update(f"{path}\0{file_digest}\n".encode())
+    sources: dict[tuple[str, str], SourceRef] = {
+        (doc.model.kind, doc.name): SourceRef(doc.source.file, doc.position(()).line)
+        for doc in ctx.documents
+    }
+    loaded = {
+        table.metadata.name: LoadedTable(
+            table,
+            MappingProxyType(tables[table.metadata.name].items),
+            MappingProxyType(tables[table.metadata.name].sources),
+            tables[table.metadata.name].bulk_files,
+        )
+        for table, _ in ctx.of_kind(RoutingTable)
+    }
+    return RouteSet(
+        root=ctx.root,
+        routes_dir=ctx.routes_dir,
+        stores=MappingProxyType({m.metadata.name: m for m, _ in ctx.of_kind(KeyValueStore)}),
+        tables=MappingProxyType(loaded),
+        cloudfront_functions=MappingProxyType(
+            {m.metadata.name: m for m, _ in ctx.of_kind(CloudFrontFunction)}
+        ),
+        lambda_functions=MappingProxyType(
+            {m.metadata.name: m for m, _ in ctx.of_kind(LambdaEdgeFunction)}
+        ),
+        distributions=MappingProxyType({m.metadata.name: m for m, _ in ctx.of_kind(Distribution)}),
+        policy=ctx.policy,
+        content_hash="sha256:" + digest.hexdigest(),
+        sources=MappingProxyType(sources),
+        files=tuple(files),
+    )

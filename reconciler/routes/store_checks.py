@@ -1,0 +1,45 @@
+"""KeyValueStore limits, counted the way CloudFront counts them, and origin values."""
+
+from __future__ import annotations
+
+from reconciler.routes.check_context import CheckContext
+from reconciler.routes.data_kinds import KeyValueStore
+from reconciler.routes.limits import KVS_KEY_MAX_BYTES, KVS_STORE_MAX_BYTES, KVS_VALUE_MAX_BYTES
+from reconciler.routes.origins import origin_problem
+
+
+def check_stores(ctx: CheckContext) -> None:
+    patterns = ctx.origin_patterns
+    for store, doc in ctx.of_kind(KeyValueStore):
+        total = 0
+        for key, value in store.spec.entries.items():
+            path = ("spec", "entries", key)
+            key_bytes, value_bytes = len(key.encode()), len(value.encode())
+            total += key_bytes + value_bytes
+            if not key:
+                ctx.error(doc, path, "keys must not be empty", "kvs-key-invalid")
+            if key_bytes > KVS_KEY_MAX_BYTES:
+                ctx.error(
+                    doc,
+                    path,
+                    f"key is {key_bytes} bytes; the limit is {KVS_KEY_MAX_BYTES}",
+                    "kvs-key-too-long",
+                )
+            if value_bytes > KVS_VALUE_MAX_BYTES:
+                ctx.error(
+                    doc,
+                    path,
+                    f"value is {value_bytes} bytes; the limit is {KVS_VALUE_MAX_BYTES}",
+                    "kvs-value-too-long",
+                )
+                continue
+            problem = origin_problem(value, patterns)
+            if problem is not None:
+                ctx.error(doc, path, *problem)
+        if total > KVS_STORE_MAX_BYTES:
+            ctx.error(
+                doc,
+                ("spec", "entries"),
+                f"entries total {total} bytes (keys + values); a store holds at most {KVS_STORE_MAX_BYTES}",
+                "kvs-store-too-large",
+            )

@@ -1,0 +1,391 @@
+"""YAML documents -> plain Python data with a line for every field, in bounded time and memory.
+
+PyYAML's constructors lose positions, keep the last of duplicate keys silently and expand
+aliases without limit (billion laughs). Building the data ourselves from the parser's event
+stream fixes all three: every node has a start mark, a mapping sees each key as it arrives,
+an alias costs the size of what it expands to, and nesting is an explicit stack (a deep
+file cannot overflow the interpreter's recursion limit). Parsing itself stays in libyaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+from reconciler.routes.errors import ErrorSink
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+FieldPath = tuple[str | int, ...]
+Scalar = str | int | bool | Decimal | None
+
+_TAG = "tag:yaml.org,2002:"
+_MAP_TAGS = {None, "!", _TAG + "map"}
+_SEQ_TAGS = {None, "!", _TAG + "seq"}
+# Types a route file needs; everything richer (timestamps, binary) is kept as the text the
+# operator wrote, because DynamoDB and the KVS store text, not Python dates.
+_TEXT_TAGS = {_TAG + "str", _TAG + "timestamp", _TAG + "binary"}
+
+
+class _Merge:
+    """Marks the `<<` key of a YAML merge."""
+
+
+MERGE = _Merge()
+_DISCARD = object()  # stands for a collection used as a key (already reported)
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """Bounds that keep a hostile or accidental file from exhausting the reconciler."""
+
+    max_file_bytes: int = 5 * 1024 * 1024
+    max_depth: int = 64
+    max_alias_nodes: int = 100_000
+    max_nodes: int = 2_000_000
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    column: int
+
+
+@dataclass
+class Locations:
+    """Where every field of one document was written; lookups fall back to the parent."""
+
+    start: Position
+    by_path: dict[FieldPath, Position] = field(default_factory=dict)
+
+    def locate(self, path: FieldPath) -> Position:
+        for end in range(len(path), 0, -1):
+            found = self.by_path.get(path[:end])
+            if found is not None:
+                return found
+        return self.start
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    file: str
+    index: int
+    data: object
+    locations: Locations
+
+
+def format_path(path: FieldPath) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+            continue
+        name = str(part)
+        if len(name) > 64:  # an over-long key is the error; do not print all of it
+            name = f"{name[:40]}...({len(name.encode())} bytes)"
+        text += f".{name}" if text else name
+    return text
+
+
+class _YamlBomb(Exception):
+    def __init__(self, message: str, code: str, mark: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.mark = mark
+
+
+@dataclass
+class _Frame:
+    container: dict[Any, Any] | list[Any]
+    path: FieldPath
+    size: int = 1
+    anchor: str | None = None
+    pending_key: Any = None
+    has_key: bool = False
+    key_mark: Any = None
+    key_marks: dict[Any, Any] = field(default_factory=dict)
+    merges: list[tuple[dict[Any, Any], Any]] = field(default_factory=list)
+    discard: bool = False
+
+
+def _position(mark: Any) -> Position:
+    return Position(mark.line + 1, mark.column + 1)
+
+
+class _DocumentBuilder:
+    def __init__(self, file: str, index: int, start: Any, limits: YamlLimits, sink: ErrorSink):
+        self.file = file
+        self.limits = limits
+        self.sink = sink
+        self.locations = Locations(_position(start))
+        self.index = index
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[object, int]] = {}
+        self.nodes = 0
+        self.alias_nodes = 0
+        self.root: object = None
+
+    def error(self, mark: Any, path: FieldPath, message: str, code: str) -> None:
+        pos = _position(mark)
+        self.sink.add(self.file, pos.line, pos.column, format_path(path), message, code)
+
+    def child_path(self) -> FieldPath | None:
+        """Path of the node that starts now, or None when it is a mapping key."""
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.container, list):
+            return (*top.path, len(top.container))
+        if not top.has_key:
+            return None
+        key = top.pending_key
+        return top.path if key is MERGE else (*top.path, key)
+
+    def count(self, size: int, mark: Any, via_alias: bool) -> None:
+        self.nodes += size
+        if via_alias:
+            self.alias_nodes += size
+            if self.alias_nodes > self.limits.max_alias_nodes:
+                raise _YamlBomb(
+                    f"aliases expand to more than {self.limits.max_alias_nodes} nodes "
+                    "(a 'billion laughs' document?)",
+                    "yaml-alias-expansion",
+                    mark,
+                )
+        if self.nodes > self.limits.max_nodes:
+            raise _YamlBomb(
+                f"document has more than {self.limits.max_nodes} nodes", "yaml-too-many-nodes", mark
+            )
+
+    def open(self, container: dict[Any, Any] | list[Any], event: Any) -> None:
+        if len(self.stack) >= self.limits.max_depth:
+            raise _YamlBomb(
+                f"nesting deeper than {self.limits.max_depth} levels",
+                "yaml-too-deep",
+                event.start_mark,
+            )
+        path = self.child_path()
+        discard = path is None
+        if discard:
+            self.error(
+                event.start_mark,
+                self.stack[-1].path,
+                "mapping keys must be plain scalars, not collections",
+                "yaml-complex-key",
+            )
+        elif not self.stack or isinstance(self.stack[-1].container, list):
+            # Mapping values are located at their key (emit); items and the root here.
+            self.locations.by_path[path or ()] = _position(event.start_mark)
+        self.count(1, event.start_mark, via_alias=False)
+        if discard:
+            # Children of a collection key get a path no lookup will ever ask for.
+            path = (*self.stack[-1].path, "<key>")
+        self.stack.append(_Frame(container, path or (), anchor=event.anchor, discard=discard))
+
+    def close(self, event: Any) -> None:
+        frame = self.stack.pop()
+        if isinstance(frame.container, dict):
+            self._apply_merges(frame)
+        if frame.anchor:
+            self.anchors[frame.anchor] = (frame.container, frame.size)
+        if frame.discard:
+            # A collection used as a key: finish the key/value pair with a placeholder.
+            top = self.stack[-1]
+            top.pending_key, top.has_key, top.key_mark = _DISCARD, True, event.start_mark
+            top.size += frame.size
+            return
+        self.emit(frame.container, event.start_mark, frame.size)
+
+    def _apply_merges(self, frame: _Frame) -> None:
+        mapping = frame.container
+        assert isinstance(mapping, dict)
+        # Explicit keys win over merged ones, and earlier merge sources over later ones.
+        for source, mark in frame.merges:
+            for key, value in source.items():
+                if key not in mapping:
+                    mapping[key] = value
+                    self.locations.by_path.setdefault((*frame.path, key), _position(mark))
+
+    def emit(self, value: object, mark: Any, size: int) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        top.size += size
+        if isinstance(top.container, list):
+            top.container.append(value)
+            return
+        if not top.has_key:
+            if isinstance(value, dict | list):
+                return  # reported by open(); close() fills the key in
+            top.pending_key, top.has_key, top.key_mark = value, True, mark
+            return
+        key, key_mark = top.pending_key, top.key_mark
+        top.pending_key, top.has_key = None, False
+        if key is MERGE:
+            self._merge(top, value, mark)
+            return
+        if top.discard or key is _DISCARD:
+            return
+        first = top.key_marks.get(key)
+        if first is not None:
+            self.error(
+                key_mark,
+                (*top.path, key),
+                f"duplicate key {key!r} (first at line {first.line + 1}); YAML would keep only the last",
+                "yaml-duplicate-key",
+            )
+            return
+        top.key_marks[key] = key_mark
+        self.locations.by_path[(*top.path, key)] = _position(key_mark)
+        top.container[key] = value
+
+    def _merge(self, top: _Frame, value: object, mark: Any) -> None:
+        sources = value if isinstance(value, list) else [value]
+        for source in sources:
+            if not isinstance(source, dict):
+                self.error(mark, top.path, "'<<' merges only mappings", "yaml-merge-invalid")
+                return
+            top.merges.append((source, mark))
+
+    def scalar(self, event: Any) -> None:
+        path = self.child_path()
+        value = self.construct(event, path)
+        self.count(1, event.start_mark, via_alias=False)
+        if path is not None and self.stack and isinstance(self.stack[-1].container, list):
+            self.locations.by_path[path] = _position(event.start_mark)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+        self.emit(value, event.start_mark, 1)
+
+    def alias(self, event: Any) -> None:
+        found = self.anchors.get(event.anchor)
+        if found is None:
+            raise _YamlBomb(f"unknown alias *{event.anchor}", "yaml-syntax", event.start_mark)
+        value, size = found
+        self.count(size, event.start_mark, via_alias=True)
+        path = self.child_path()
+        if path is not None and self.stack and isinstance(self.stack[-1].container, list):
+            self.locations.by_path[path] = _position(event.start_mark)
+        self.emit(value, event.start_mark, size)
+
+    def construct(self, event: Any, path: FieldPath | None) -> Scalar | _Merge:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _resolve_tag(ScalarNode, event.value, event.implicit)
+        if path is None and tag != _TAG + "merge":
+            # Mapping keys are names: `on:`, `no:` or `1:` mean the text, not true/false/1.
+            return str(event.value)
+        return _construct_scalar(tag, event.value, self, event.start_mark, path)
+
+
+_resolve_tag = cast(Callable[..., str], Resolver().resolve)
+_CONSTRUCTOR = SafeConstructor()
+
+
+def _construct_scalar(
+    tag: str, text: str, builder: _DocumentBuilder, mark: Any, path: FieldPath | None
+) -> Scalar | _Merge:
+    if tag in _TEXT_TAGS:
+        return text
+    if tag == _TAG + "null":
+        return None
+    if tag == _TAG + "bool":
+        return text.lower() in ("yes", "true", "on", "y")
+    if tag == _TAG + "int":
+        result: int = _CONSTRUCTOR.construct_yaml_int(ScalarNode(tag, text))
+        return result
+    if tag == _TAG + "float":
+        return _decimal(text)
+    if tag == _TAG + "merge":
+        return MERGE
+    builder.error(
+        mark,
+        path or (builder.stack[-1].path if builder.stack else ()),
+        f"unsupported YAML tag {tag!r}",
+        "yaml-tag-unsupported",
+    )
+    return text
+
+
+def _decimal(text: str) -> Decimal:
+    # Floats become Decimal: DynamoDB numbers are decimal and boto3 refuses Python floats.
+    cleaned = text.replace("_", "").lower()
+    special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
+    try:
+        return Decimal(special.get(cleaned, cleaned))
+    except InvalidOperation:
+        value: float = _CONSTRUCTOR.construct_yaml_float(ScalarNode(_TAG + "float", text))
+        return Decimal(repr(value))
+
+
+def read_yaml_documents(
+    text: str, file: str, sink: ErrorSink, limits: YamlLimits | None = None
+) -> list[SourceDocument]:
+    """Every document of one YAML stream; problems go to `sink`.
+
+    A syntax error ends the file (the parser cannot resynchronise), keeping the documents
+    completed before it. A document that breaks a bound is dropped whole.
+    """
+    limits = limits or YamlLimits()
+    documents: list[SourceDocument] = []
+    builder: _DocumentBuilder | None = None
+    events: Iterator[Any] = yaml.parse(text, Loader=_Loader)
+    index = 0
+    try:
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                builder = _DocumentBuilder(file, index, event.start_mark, limits, sink)
+                index += 1
+            elif builder is None:
+                continue
+            elif isinstance(event, yaml.DocumentEndEvent):
+                if builder.root is not None:
+                    documents.append(
+                        SourceDocument(file, builder.index, builder.root, builder.locations)
+                    )
+                builder = None
+            else:
+                _feed(builder, event)
+    except _YamlBomb as bomb:
+        pos = _position(bomb.mark)
+        sink.add(file, pos.line, pos.column, "", str(bomb), bomb.code)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        pos = _position(mark) if mark is not None else Position(1, 1)
+        problem = error.problem or "invalid YAML"
+        context = f" ({error.context})" if error.context else ""
+        sink.add(file, pos.line, pos.column, "", f"YAML syntax: {problem}{context}", "yaml-syntax")
+    except yaml.YAMLError as error:
+        sink.add(file, 1, 1, "", f"YAML syntax: {error}", "yaml-syntax")
+    return documents
+
+
+def _feed(builder: _DocumentBuilder, event: Any) -> None:
+    if isinstance(event, yaml.ScalarEvent):
+        builder.scalar(event)
+    elif isinstance(event, yaml.MappingStartEvent):
+        _check_collection_tag(builder, event, _MAP_TAGS)
+        builder.open({}, event)
+    elif isinstance(event, yaml.SequenceStartEvent):
+        _check_collection_tag(builder, event, _SEQ_TAGS)
+        builder.open([], event)
+    elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+        builder.close(event)
+    elif isinstance(event, yaml.AliasEvent):
+        builder.alias(event)
+
+
+def _check_collection_tag(builder: _DocumentBuilder, event: Any, allowed: set[str | None]) -> None:
+    if event.tag not in allowed:
+        path = builder.child_path() or ()
+        builder.error(
+            event.start_mark, path, f"unsupported YAML tag {event.tag!r}", "yaml-tag-unsupported"
+        )
