@@ -1,0 +1,1 @@
+async function handler(event) { return event.request; }
