@@ -5,8 +5,9 @@ What this module adds on top of moto's CloudFront backend:
   (moto's ``DefaultCacheBehaviour.__init__`` hard-codes them to ``Quantity: 0``), with the
   checks AWS makes on them (quantities, event types, version-qualified Lambda@Edge ARNs
   in us-east-1, CloudFront Functions published to LIVE).
-- A behaviour with a cache policy carries no ForwardedValues (AWS rejects both together,
-  so a read-modify-write client must never be handed both by the emulator).
+- A behaviour with a cache policy carries no ForwardedValues / MinTTL / DefaultTTL /
+  MaxTTL (AWS rejects them next to a cache policy, so a read-modify-write client must
+  never be handed them by the emulator).
 - UpdateDistribution / DeleteDistribution check If-Match (missing: InvalidIfMatchVersion,
   stale: PreconditionFailed 412); every accepted change rotates the ETag and sends the
   distribution back to InProgress until it has been read ``deploy_after_reads()`` times.
@@ -281,22 +282,35 @@ def _quantity_block(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Quantity": len(items), "Items": items or None}
 
 
+# AWS rejects each of these next to a CachePolicyId ("The parameter MinTTL cannot be used
+# when a cache policy is associated to the cache behavior."), and returns none of them.
+LEGACY_CACHE_FIELDS = ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL")
+
+
+def _check_legacy_fields(config: dict[str, Any]) -> None:
+    if not config.get("CachePolicyId"):
+        return
+    for field in LEGACY_CACHE_FIELDS:
+        if field in config:
+            raise InvalidArgument(
+                f"The parameter {field} cannot be used when a cache policy is associated "
+                "to the cache behavior."
+            )
+
+
 def _patched_behaviour_init(original: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(original)
     def __init__(self: DefaultCacheBehaviour, config: dict[str, Any]) -> None:
-        if config.get("CachePolicyId") and config.get("ForwardedValues"):
-            raise InvalidArgument(
-                "The parameter ForwardedValues cannot be used when a cache policy is "
-                "associated to the cache behavior."
-            )
+        _check_legacy_fields(config)
         original(self, config)
         self.function_associations = _function_associations(config.get("FunctionAssociations"))
         self.lambda_function_associations = _lambda_function_associations(
             config.get("LambdaFunctionAssociations")
         )
         if config.get("CachePolicyId"):
-            # moto fills in a default ForwardedValues; AWS returns none with a cache policy.
+            # moto fills in defaults for the legacy fields; the serializer drops None.
             self.forwarded_values = None  # type: ignore[assignment]
+            self.min_ttl = self.default_ttl = self.max_ttl = None
 
     setattr(__init__, _PATCH_MARK, True)
     return __init__

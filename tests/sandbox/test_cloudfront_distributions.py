@@ -169,24 +169,46 @@ def test_update_replaces_associations(cf: Any) -> None:
         assert seen["DefaultCacheBehavior"]["FunctionAssociations"]["Quantity"] == 1
 
 
-def test_behaviour_with_cache_policy_returns_no_forwarded_values(cf: Any) -> None:
-    # Read-modify-write must be safe: AWS rejects ForwardedValues next to a cache policy.
+def test_behaviour_with_cache_policy_returns_no_legacy_cache_fields(cf: Any) -> None:
+    # Read-modify-write must be safe: AWS rejects these fields next to a cache policy.
     dist_id, etag, _ = create_wired(cf)
     config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
-    assert "ForwardedValues" not in config["DefaultCacheBehavior"]
-    assert "ForwardedValues" not in config["CacheBehaviors"]["Items"][0]
+    for seen in (config["DefaultCacheBehavior"], config["CacheBehaviors"]["Items"][0]):
+        assert not set(cloudfront_distributions.LEGACY_CACHE_FIELDS) & set(seen), seen
     cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
 
 
-def test_forwarded_values_with_cache_policy_is_rejected(cf: Any) -> None:
+@pytest.mark.parametrize(
+    "legacy",
+    [
+        {"ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}},
+        {"MinTTL": 0},
+        {"DefaultTTL": 86400},
+        {"MaxTTL": 31536000},
+    ],
+    ids=["ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL"],
+)
+def test_legacy_cache_fields_with_cache_policy_are_rejected(
+    cf: Any, legacy: dict[str, Any]
+) -> None:
     config = distribution_config(
-        DefaultCacheBehavior=behaviour(
-            CachePolicyId=CACHING_DISABLED,
-            ForwardedValues={"QueryString": False, "Cookies": {"Forward": "none"}},
-        )
+        DefaultCacheBehavior=behaviour(CachePolicyId=CACHING_DISABLED, **legacy)
     )
     with aws_error("InvalidArgument", 400):
         cf.create_distribution(DistributionConfig=config)
+
+
+def test_legacy_cache_fields_without_cache_policy_still_round_trip(cf: Any) -> None:
+    legacy = {
+        "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "all"}},
+        "MinTTL": 5,
+    }
+    config = distribution_config(DefaultCacheBehavior=behaviour(**legacy))
+    created = cf.create_distribution(DistributionConfig=config)["Distribution"]
+    seen = cf.get_distribution_config(Id=created["Id"])["DistributionConfig"]
+    assert seen["DefaultCacheBehavior"]["ForwardedValues"]["QueryString"] is True
+    assert seen["DefaultCacheBehavior"]["MinTTL"] == 5
+    assert not seen["DefaultCacheBehavior"].get("CachePolicyId")
 
 
 @pytest.mark.parametrize(
