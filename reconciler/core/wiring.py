@@ -91,6 +91,18 @@ class DesiredDistribution:
     behaviors: Sequence[DesiredBehavior]
 
 
+@dataclass(frozen=True)
+class BehaviorRefs:
+    """A declared behaviour as the route files name things (function and policy names),
+    before the adapter resolves them to ARNs and ids (DistributionAdapter.resolve)."""
+
+    path: str
+    functions: Mapping[str, str] = field(default_factory=dict)  # event -> CloudFront Function
+    lambdas: Mapping[str, tuple[str, bool]] = field(default_factory=dict)  # event -> (name, body)
+    cache_policy: str | None = None  # managed name (with or without "Managed-"), name or id
+    origin_request_policy: str | None = None
+
+
 # -------------------------------------------------------------------------- observed
 
 

@@ -105,8 +105,8 @@ def observed(cfg: dict[str, Any], etag: str = "E1") -> Any:
 def without_owned(cfg: dict[str, Any], paths: set[str]) -> dict[str, Any]:
     """The config minus the fields the reconciler owns on the declared behaviours."""
     out = copy.deepcopy(cfg)
-    owned = ("FunctionAssociations", "LambdaFunctionAssociations", "CachePolicyId")
-    owned += ("OriginRequestPolicyId", *LEGACY_CACHE_FIELDS)
+    owned: tuple[str, ...] = ("FunctionAssociations", "LambdaFunctionAssociations")
+    owned += ("CachePolicyId", "OriginRequestPolicyId", *LEGACY_CACHE_FIELDS)
     targets = [("default", out["DefaultCacheBehavior"])]
     targets += [(b["PathPattern"], b) for b in out["CacheBehaviors"]["Items"]]
     for path, raw in targets:
