@@ -9,6 +9,7 @@ strips that label again, so a stock client talks to the sandbox unchanged otherw
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -37,7 +38,7 @@ def make_client(service: str, target: AwsTarget, region: str | None = None) -> A
         connect_timeout=5,
         read_timeout=60,
     )
-    client = boto3.session.Session().client(
+    client = _session().client(
         service,  # type: ignore[call-overload]
         region_name=region or target.region,
         endpoint_url=target.endpoint_url,
@@ -46,6 +47,18 @@ def make_client(service: str, target: AwsTarget, region: str | None = None) -> A
     if service == KVS_SERVICE and target.endpoint_url:
         _install_kvs_host_rewrite(client, target.endpoint_url)
     return client
+
+
+_local = threading.local()
+
+
+def _session() -> boto3.session.Session:
+    # A new Session re-reads botocore's data files (~80 ms a client); sessions are not
+    # thread-safe, so one per thread. Credentials are resolved once per session.
+    session: boto3.session.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = boto3.session.Session()
+    return session
 
 
 def _install_kvs_host_rewrite(client: Any, endpoint_url: str) -> None:
