@@ -20,8 +20,8 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 
-from reconciler.aws.clients import AwsTarget, make_client  # noqa: E402
-from reconciler.sandbox.server import SandboxServer  # noqa: E402
+from reconciler.aws.clients import AwsTarget, make_client
+from reconciler.sandbox.server import SandboxServer
 
 
 @pytest.fixture(scope="session")
