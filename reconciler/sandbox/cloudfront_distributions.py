@@ -430,8 +430,14 @@ def _patch_delete(original: Callable[..., Any]) -> Callable[..., Any]:
         with WRITE_LOCK:
             distribution, _ = _get_distribution_without_read(self, distribution_id)
             _check_if_match(distribution, if_match)
+            # AWS deletes only a distribution that is disabled and whose disabling has
+            # finished deploying.
             if vars(distribution.distribution_config).get("Enabled"):
                 raise DistributionNotDisabled()
+            if distribution.status != "Deployed":
+                raise DistributionNotDisabled(
+                    "The distribution is disabled but still InProgress; wait until Deployed."
+                )
             original(self, distribution_id, if_match)
 
     return delete_distribution

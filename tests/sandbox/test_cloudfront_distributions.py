@@ -307,7 +307,10 @@ def test_every_update_rotates_the_etag_and_reads_return_it(cf: Any) -> None:
     assert len(set(seen)) == 3, seen
 
 
-def test_delete_checks_if_match_and_needs_a_disabled_distribution(cf: Any) -> None:
+def test_delete_checks_if_match_and_needs_a_disabled_deployed_distribution(
+    cf: Any, deploy_reads: Callable[[int], None]
+) -> None:
+    deploy_reads(1)
     dist_id, etag, _ = create_wired(cf)
     with aws_error("InvalidIfMatchVersion", 400):
         cf.delete_distribution(Id=dist_id)
@@ -318,6 +321,9 @@ def test_delete_checks_if_match_and_needs_a_disabled_distribution(cf: Any) -> No
     config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
     config["Enabled"] = False
     disabled = cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
+    with aws_error("DistributionNotDisabled", 409):
+        cf.delete_distribution(Id=dist_id, IfMatch=disabled["ETag"])  # still InProgress
+    assert cf.get_distribution(Id=dist_id)["Distribution"]["Status"] == "Deployed"
     cf.delete_distribution(Id=dist_id, IfMatch=disabled["ETag"])
     with aws_error("NoSuchDistribution", 404):
         cf.get_distribution(Id=dist_id)
