@@ -23,6 +23,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import stat
 import zipfile
 from collections.abc import Mapping
@@ -61,26 +62,39 @@ def canonical_config(config: Mapping[str, Any]) -> bytes:
     ).encode()
 
 
+def _excluded_dir(name: str) -> bool:
+    return name in EXCLUDED_DIRS or name.startswith(".")
+
+
+def _excluded_file(name: str) -> bool:
+    return (
+        name.startswith(".")
+        or name in EXCLUDED_FILES
+        or name in EXCLUDED_DIRS  # e.g. a node_modules symlink
+        or name.endswith(EXCLUDED_SUFFIXES)
+    )
+
+
 def shipped_files(folder: Path) -> list[str]:
     """POSIX paths (relative to folder, sorted) of the files the package ships."""
     out: list[str] = []
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder)
-        parts = rel.parts
-        if any(p in EXCLUDED_DIRS or p.startswith(".") for p in parts[:-1]):
-            continue
-        name = parts[-1]
-        if path.is_symlink():
-            raise PackageError(
-                f"{rel.as_posix()}: symlinks are not packaged; copy the file instead"
-            )
-        if path.is_dir():
-            continue
-        if name.startswith(".") or name in EXCLUDED_FILES or name.endswith(EXCLUDED_SUFFIXES):
-            continue
-        if name in EXCLUDED_DIRS:
-            continue
-        out.append(rel.as_posix())
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        here = Path(dirpath)
+        # Pruned in place so os.walk never descends into node_modules and friends.
+        dirnames[:] = [d for d in dirnames if not _excluded_dir(d)]
+        for d in dirnames:
+            if (here / d).is_symlink():
+                rel = (here / d).relative_to(folder).as_posix()
+                raise PackageError(f"{rel}: symlinks are not packaged; copy the files instead")
+        for name in filenames:
+            if _excluded_file(name):
+                continue
+            path = here / name
+            rel = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                raise PackageError(f"{rel}: symlinks are not packaged; copy the file instead")
+            if path.is_file():
+                out.append(rel)
     return sorted(out)
 
 

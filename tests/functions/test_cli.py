@@ -11,13 +11,28 @@ from reconciler.cli import main
 from tests.functions.conftest import EDGE
 
 
-def test_all_functions_pass_in_json(aws):
+def test_all_functions_pass_in_json(aws, tmp_path):
+    # Every tier case, and two tenant cases (all of them run in test_tenant_router.py):
+    # each Lambda@Edge case is a Node subprocess, which is what makes this test slow.
+    edge = tmp_path / "edge_functions"
+    shutil.copytree(EDGE / "tier_router", edge / "tier_router")
+    tenant = edge / "tenant_router"
+    shutil.copytree(
+        EDGE / "tenant_router", tenant, ignore=shutil.ignore_patterns("node_modules", "tests")
+    )
+    (tenant / "node_modules").symlink_to(EDGE / "tenant_router" / "node_modules")
+    (tenant / "tests").mkdir()
+    for name in (
+        "01-known-tenant-routes-to-its-backend.json",
+        "12-dynamodb-unreachable-stays-on-default-origin.json",
+    ):
+        shutil.copy(EDGE / "tenant_router" / "tests" / name, tenant / "tests" / name)
     result = CliRunner().invoke(
         main,
         [
             "test-functions",
             "--root",
-            str(EDGE.parent),
+            str(tmp_path),
             "--format",
             "json",
             "--dynamodb-endpoint",
@@ -26,9 +41,12 @@ def test_all_functions_pass_in_json(aws):
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert {r["function"]: r["kind"] for r in report} == {
-        "tenant_router": "lambda-edge",
-        "tier_router": "cloudfront-function",
+    assert {r["function"]: (r["kind"], len(r["tests"])) for r in report} == {
+        "tenant_router": ("lambda-edge", 2),
+        "tier_router": (
+            "cloudfront-function",
+            len(list((EDGE / "tier_router" / "tests").glob("*.json"))),
+        ),
     }
     assert all(t["passed"] and t["ms"] > 0 for r in report for t in r["tests"])
 

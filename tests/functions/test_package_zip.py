@@ -111,3 +111,10 @@ def test_symlinks_are_refused(fn):
     (fn / "link.mjs").symlink_to(fn / "index.mjs")
     with pytest.raises(PackageError, match="symlinks"):
         build_package(fn, CONFIG)
+
+
+def test_a_symlinked_node_modules_is_excluded_like_a_real_one(fn, tmp_path):
+    before = build_package(fn, CONFIG).zip_bytes
+    shutil.rmtree(fn / "node_modules")
+    (fn / "node_modules").symlink_to(tmp_path, target_is_directory=True)
+    assert build_package(fn, CONFIG).zip_bytes == before
