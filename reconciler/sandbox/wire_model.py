@@ -30,7 +30,7 @@ class Route:
     operation: str
     method: str
     pattern: re.Pattern[str]
-    required_query: frozenset[str]
+    required_query: frozenset[tuple[str, str | None]]  # (name, value or None: any)
     specificity: int
 
 
@@ -101,7 +101,10 @@ def shape_of(service: str) -> ServiceShape | None:
             pos = m.end()
         regex += re.escape(path[pos:])
         literal = len(_LABEL.sub("", path))
-        required = frozenset(q.split("=", 1)[0] for q in query.split("&") if q)
+        required = frozenset(
+            (name, value if sep else None)
+            for name, sep, value in (q.partition("=") for q in query.split("&") if q)
+        )
         routes.append(
             Route(
                 operation=name,
@@ -134,12 +137,15 @@ def operation_of(
     shape = shape_of(service)
     if shape is None:
         return UNKNOWN
-    present = set(parse_qs(query, keep_blank_values=True))
+    present = parse_qs(query, keep_blank_values=True)
     for route in shape.routes:
         if (
             route.method == method.upper()
             and route.pattern.fullmatch(raw_path)
-            and route.required_query <= present
+            and all(
+                name in present and (value is None or value in present[name])
+                for name, value in route.required_query
+            )
         ):
             return route.operation
     return UNKNOWN

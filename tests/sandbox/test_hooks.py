@@ -287,3 +287,23 @@ def test_http_control_api(aws: Any) -> None:
     assert _control(aws, "GET", "calls") == (200, {"calls": {}})
     assert _control(aws, "GET", "faults") == (200, {"faults": []})
     assert _control(aws, "GET", "nowhere")[0] == 404
+
+
+@pytest.mark.parametrize("service", ["cloudfront", "cloudfront-keyvaluestore", "lambda"])
+def test_every_rest_route_of_botocores_model_maps_back_to_its_operation(service: str) -> None:
+    import re
+
+    import botocore.session
+
+    from reconciler.sandbox import wire_model
+
+    model = botocore.session.get_session().get_service_model(service)
+    wrong = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        path, _, query = http["requestUri"].partition("?")
+        path = re.sub(r"\{[^}]+\}", "label", path)
+        got = wire_model.operation_of(service, http["method"], path, query, None, b"", "")
+        if got != name:
+            wrong.append((name, got))
+    assert wrong == []
