@@ -19,7 +19,7 @@ from reconciler.core.functions import (
     observed_versions,
     plan_functions,
 )
-from reconciler.core.model import Action, Address, Phase, ResourceKind
+from reconciler.core.model import Action, Address, Change, Phase, ResourceKind
 
 KVS = "arn:aws:cloudfront::123456789012:key-value-store/aaaa"
 ROLE = "arn:aws:iam::123456789012:role/edge"
@@ -35,7 +35,7 @@ def stage(fn: DesiredCloudFrontFunction, etag: str = "E1") -> CloudFrontFunction
     return CloudFrontFunctionStage(fn.code_sha256, fn.config, etag)
 
 
-def cf_plan(seen: ObservedCloudFrontFunction, want: DesiredCloudFrontFunction = CF) -> list:
+def cf_plan(seen: ObservedCloudFrontFunction, want: DesiredCloudFrontFunction = CF) -> list[Change]:
     return list(
         plan_functions(
             DesiredFunctions(cloudfront=(want,)), ObservedFunctions(cloudfront={want.name: seen})
@@ -52,7 +52,7 @@ def lambda_seen(
 ) -> ObservedLambdaFunction:
     return ObservedLambdaFunction(
         LAMBDA.name, exists=True, latest_sha256=sha, latest_config=LAMBDA.config,
-        last_update_status="Successful", versions=versions, arn=FN_ARN, **kw,  # type: ignore[arg-type]
+        last_update_status="Successful", versions=versions, arn=FN_ARN, **kw,
     )  # fmt: skip
 
 
@@ -60,7 +60,7 @@ def lambda_plan(
     seen: ObservedLambdaFunction,
     want: DesiredLambdaFunction = LAMBDA,
     associated: frozenset[str] = frozenset(),
-) -> list:
+) -> list[Change]:
     return list(
         plan_functions(
             DesiredFunctions(lambdas=(want,)),
@@ -69,7 +69,7 @@ def lambda_plan(
     )
 
 
-def actions(changes: list) -> list[tuple[Action, str | None]]:
+def actions(changes: list[Change]) -> list[tuple[Action, str | None]]:
     return [(c.action, c.address.key) for c in changes]
 
 

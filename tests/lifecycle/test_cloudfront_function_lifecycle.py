@@ -17,6 +17,7 @@ from reconciler.aws.cloudfront_functions import (
 )
 from reconciler.aws.errors import ConflictError, ErrorClass, classify
 from reconciler.core.functions import (
+    CloudFrontFunctionStage,
     DesiredCloudFrontFunction,
     DesiredFunctions,
     ObservedFunctions,
@@ -35,7 +36,7 @@ EVENT: dict[str, Any] = {
 # The sandbox's compute figure is wall time against a 1 ms budget (not AWS's formula) and
 # reads 100 for cold paths of the tier router; these tests check the wiring of TestFunction,
 # the utilization gate has its own deterministic test below.
-LENIENT = {"max_compute_utilization": 100}
+LENIENT = 100
 
 
 @pytest.fixture
@@ -52,6 +53,11 @@ def kvs_arn(aws: Any) -> str:
 def desired(folder: Path, kvs_arn: str, **kw: Any) -> DesiredCloudFrontFunction:
     fields = {"comment": "tier router", "kvs_arn": kvs_arn, **kw}
     return DesiredCloudFrontFunction(NAME, (folder / "index.js").read_bytes(), **fields)
+
+
+def stage(observed: CloudFrontFunctionStage | None) -> CloudFrontFunctionStage:
+    assert observed is not None, "stage absent"
+    return observed
 
 
 def reconcile(
@@ -109,7 +115,7 @@ def test_code_change_is_one_update_and_one_publish(
     adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter,
     testfunction_runner: None,
 ) -> None:  # fmt: skip
-    tests = FunctionTests(tier_folder, **LENIENT)
+    tests = FunctionTests(tier_folder, max_compute_utilization=LENIENT)
     reconcile(adapter, desired(tier_folder, kvs_arn), tests)
     edit_code(tier_folder, "// tier-router:", "// tier-router (v2):")
     fn = desired(tier_folder, kvs_arn)
@@ -122,7 +128,7 @@ def test_code_change_is_one_update_and_one_publish(
     # TestFunction really ran the DEVELOPMENT code (Node runner registered in the sandbox).
     assert result.tests.testfunction == "passed (3 events)"
     assert wire.calls()["cloudfront:TestFunction"] == 3
-    assert adapter.observe(NAME).live.code_sha256 == fn.code_sha256
+    assert stage(adapter.observe(NAME).live).code_sha256 == fn.code_sha256
 
 
 def test_config_change_updates_and_publishes(
@@ -184,7 +190,7 @@ def test_function_error_in_testfunction_publishes_nothing(
     )
     fn = DesiredCloudFrontFunction("thrower", (folder / "index.js").read_bytes())
     with pytest.raises(FunctionTestFailed) as failed:
-        reconcile(adapter, fn, FunctionTests(folder, **LENIENT))
+        reconcile(adapter, fn, FunctionTests(folder, max_compute_utilization=LENIENT))
     assert failed.value.problems == (
         "TestFunction only-case: function error: Error: boom (index.js:1:33)",
     )
@@ -214,7 +220,9 @@ def test_no_offline_tests_is_logged_as_skipped_never_passed(
     testfunction_runner: None, capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     _, result = reconcile(
-        adapter, desired(tier_folder, kvs_arn), FunctionTests(folder=None, **LENIENT)
+        adapter,
+        desired(tier_folder, kvs_arn),
+        FunctionTests(folder=None, max_compute_utilization=LENIENT),
     )
     assert result.tests.offline.startswith("skipped")
     assert "offline function tests skipped" in capsys.readouterr().out
@@ -238,7 +246,7 @@ def test_stale_development_etag_is_a_conflict(
     # Someone else writes DEVELOPMENT after our read.
     cf = aws.client("cloudfront")
     cf.update_function(
-        Name=NAME, IfMatch=seen.development.etag, FunctionCode=b"function handler(e){return e.request}",
+        Name=NAME, IfMatch=stage(seen.development).etag, FunctionCode=b"function handler(e){return e.request}",
         FunctionConfig={"Comment": "by hand", "Runtime": "cloudfront-js-2.0"},
     )  # fmt: skip
     edit_code(tier_folder, "// tier-router:", "// tier-router (v3):")
@@ -257,10 +265,10 @@ def test_publish_needs_the_development_etag_not_the_live_one(
     reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
     seen = adapter.observe(NAME)
     new_etag = adapter.update(
-        replace(desired(tier_folder, kvs_arn), comment="v2"), seen.development.etag
+        replace(desired(tier_folder, kvs_arn), comment="v2"), stage(seen.development).etag
     )
-    assert new_etag and new_etag != seen.development.etag  # not the empty "ETtag" header
+    assert new_etag and new_etag != stage(seen.development).etag  # not the empty "ETtag" header
     with pytest.raises(ConflictError):
-        adapter.publish(NAME, seen.live.etag)
+        adapter.publish(NAME, stage(seen.live).etag)
     adapter.publish(NAME, new_etag)
-    assert adapter.observe(NAME).live.config.comment == "v2"
+    assert stage(adapter.observe(NAME).live).config.comment == "v2"
