@@ -39,7 +39,7 @@ def make_client(service: str, target: AwsTarget, region: str | None = None) -> A
         read_timeout=60,
     )
     client = _session().client(
-        service,  # type: ignore[call-overload]
+        service,
         region_name=region or target.region,
         endpoint_url=target.endpoint_url,
         config=config,
