@@ -14,8 +14,9 @@ moto object, so ``POST /moto-api/reset`` clears it), and adds:
   ETag), and a function in use cannot be deleted (FunctionInUse).
 
 TestFunction runs the function's real code through a runner registered with
-``set_test_function_runner`` (the Node harness in ``reconciler/functions/`` registers
-itself); with no runner it answers 501 rather than inventing a result.
+``set_test_function_runner`` (the real one is the Node harness's
+``reconciler.functions.execute_for_sandbox``; whoever starts a sandbox registers it);
+with no runner it answers 501 rather than inventing a result.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import binascii
 import functools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
@@ -75,8 +76,10 @@ class FunctionRunResult(TypedDict):
     compute_utilization: int
 
 
-# runner(code, event, kvs_entries or None) -> FunctionRunResult
-FunctionRunner = Callable[[str, dict[str, Any], dict[str, str] | None], FunctionRunResult]
+# runner(code, event, kvs_entries or None) -> a mapping shaped like FunctionRunResult.
+# Typed as a Mapping so a plain-dict runner (reconciler.functions.execute_for_sandbox)
+# fits without a cast; the shape is checked on every call instead.
+FunctionRunner = Callable[[str, dict[str, Any], dict[str, str] | None], Mapping[str, Any]]
 
 _runner: FunctionRunner | None = None
 
@@ -321,7 +324,7 @@ def test_function(self: CloudFrontResponse) -> Any:
             "TestFunction not executed: no function runner registered in the sandbox "
             "(reconciler.sandbox.cloudfront_functions.set_test_function_runner)."
         )
-    result = runner(view.code.decode("utf-8"), event, _kvs_entries(view.config))
+    result = _run_result(runner(view.code.decode("utf-8"), event, _kvs_entries(view.config)))
     return ActionResult({"TestResult": _test_result(self.backend, function, stage, result)})
 
 
@@ -358,6 +361,19 @@ def _kvs_entries(config: dict[str, Any]) -> dict[str, str] | None:
         # The store was deleted after the association was made: say so, do not run blind.
         raise InvalidArgument(f"The associated KeyValueStore {arn} does not exist.") from e
     return entries
+
+
+def _run_result(raw: Mapping[str, Any]) -> FunctionRunResult:
+    """The runner's answer, checked: a malformed one is a harness bug, not a test result."""
+    missing = set(FunctionRunResult.__annotations__) - set(raw)
+    if missing:
+        raise TypeError(f"TestFunction runner returned {dict(raw)!r}, missing {sorted(missing)}")
+    return {
+        "output": raw["output"],
+        "logs": [str(line) for line in raw["logs"]],
+        "error": raw["error"],
+        "compute_utilization": int(raw["compute_utilization"]),
+    }
 
 
 def _test_result(
