@@ -18,6 +18,7 @@ from reconciler.functions.node import HarnessError
 from reconciler.functions.test_events import (
     FunctionKind,
     SuiteResult,
+    TestEventError,
     discover,
     run_cloudfront_suite,
     run_lambda_suite,
@@ -173,7 +174,7 @@ def command(root: Path, routes: Path, fmt: str, dynamodb_endpoint: str | None) -
     del routes  # the seam above; see run_all
     try:
         results = run_all(root, dynamodb_endpoint)
-    except HarnessError as exc:
+    except (HarnessError, TestEventError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(_as_json(results) if fmt == "json" else _as_text(results))
     if not all(r.passed for r in results):

@@ -30,6 +30,10 @@ from reconciler.functions.cloudfront import CloudFrontFunctionRunner, Execution,
 from reconciler.functions.lambda_edge import run_lambda_edge
 
 
+class TestEventError(ValueError):
+    """A test event file cannot be read (the message names the file)."""
+
+
 class FunctionKind(Enum):
     CLOUDFRONT_FUNCTION = "cloudfront-function"
     LAMBDA_EDGE = "lambda-edge"
@@ -74,6 +78,8 @@ TableSeeder = Callable[[Mapping[str, Any], list[dict[str, Any]]], None]
 
 
 def discover(edge_functions: Path) -> list[tuple[FunctionKind, Path]]:
+    if not edge_functions.is_dir():
+        raise TestEventError(f"{edge_functions}: no such directory")
     found: list[tuple[FunctionKind, Path]] = []
     for folder in sorted(p for p in edge_functions.iterdir() if p.is_dir()):
         if (folder / "index.js").is_file():
@@ -86,7 +92,12 @@ def discover(edge_functions: Path) -> list[tuple[FunctionKind, Path]]:
 def load_cases(folder: Path) -> list[TestCase]:
     cases = []
     for path in sorted((folder / "tests").glob("*.json")):
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise TestEventError(f"{path}: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise TestEventError(f"{path}: a test event file holds one JSON object")
         unknown = set(doc) - {
             "name",
             "description",
@@ -98,7 +109,9 @@ def load_cases(folder: Path) -> list[TestCase]:
             "dynamodb",
         }
         if unknown or "event" not in doc or "expect" not in doc:
-            raise ValueError(f"{path}: needs event and expect; unknown fields {sorted(unknown)}")
+            raise TestEventError(
+                f"{path}: needs event and expect; unknown fields {sorted(unknown)}"
+            )
         cases.append(
             TestCase(
                 name=doc.get("name", path.stem),

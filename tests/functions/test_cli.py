@@ -66,3 +66,19 @@ def test_a_failing_case_and_a_static_finding_exit_1(tmp_path):
     assert "FAIL static" in result.output and "[nullish-coalescing]" in result.output
     assert "FAIL" in result.output and "premium-routes-to-premium-origin" in result.output
     assert "expected 'wrong.example.com'" in result.output
+
+
+def test_a_broken_test_event_file_is_a_clear_error(tmp_path):
+    tests = tmp_path / "edge_functions" / "tier_router" / "tests"
+    tests.mkdir(parents=True)
+    (tests.parent / "index.js").write_text("function handler(event) { return event.request; }\n")
+    (tests / "01-bad.json").write_text("{not json")
+    result = CliRunner().invoke(main, ["test-functions", "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "01-bad.json" in result.output and "Traceback" not in result.output
+
+
+def test_missing_edge_functions_dir(tmp_path):
+    result = CliRunner().invoke(main, ["test-functions", "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "edge_functions: no such directory" in result.output

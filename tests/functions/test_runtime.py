@@ -206,3 +206,11 @@ def test_execute_for_sandbox_shape(tier_code):
 def test_syntax_error_at_run_time_names_the_line(cf_runner):
     result = cf_runner.run("function handler(event) {\n  return event +;\n}\n", viewer_event(), {})
     assert result.error == "SyntaxError: Unexpected token ';' (index.js:2)"
+
+
+def test_missing_npm_dependencies_say_how_to_install(tmp_path):
+    from reconciler.functions import HarnessNotInstalled
+    from reconciler.functions.node import require_node_modules
+
+    with pytest.raises(HarnessNotInstalled, match=r"run `npm ci --prefix .*`"):
+        require_node_modules(tmp_path, "acorn")
