@@ -61,10 +61,8 @@ def command(port: int, seed: bool) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    try:
-        server = SandboxServer(port=port).start()
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc}") from exc
+    # A port in use: werkzeug says so on stderr and exits with status 1.
+    server = SandboxServer(port=port).start()
     try:
         env = {
             "AWS_ENDPOINT_URL": server.endpoint_url,
