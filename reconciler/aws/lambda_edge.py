@@ -167,12 +167,18 @@ class LambdaEdgeAdapter:
 
     def publish(self, fn: DesiredLambdaFunction) -> str:
         """PublishVersion of exactly the planned code; returns the version ARN."""
+        # A pending update (ours, or one observed InProgress) makes PublishVersion fail.
+        self._wait(fn.name, "function_updated")
         try:
             resp = self._lambda.publish_version(
                 FunctionName=fn.name, CodeSha256=fn.zip_sha256, Description="managed by reconciler"
             )
         except ClientError as exc:
-            if error_code(exc) == "InvalidParameterValueException" and "CodeSha256" in str(exc):
+            # AWS: "CodeSHA256 (...) is different from current CodeSHA256 in $LATEST".
+            if (
+                error_code(exc) == "InvalidParameterValueException"
+                and "codesha256" in str(exc).lower()
+            ):
                 raise ConflictError(
                     f"lambda {fn.name}: $LATEST no longer has the planned code; re-plan",
                     error_code(exc),
