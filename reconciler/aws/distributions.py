@@ -195,6 +195,12 @@ class DistributionAdapter:
         (a number or a version ARN, e.g. the one just published), else the highest
         published version."""
         if version is not None and _VERSION_ARN.match(version):
+            # A version ARN handed over under the wrong name would wire another function.
+            if version.split(":")[6] != function.split(":")[-1]:
+                raise WiringError(
+                    f"Lambda@Edge {function}: version ARN {version} belongs to another function",
+                    "InvalidLambdaVersion",
+                )
             return version
         if version is not None:
             if not version.isdigit():

@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.core.model import Action, Address, Phase, ResourceKind
 from reconciler.core.wiring import (
@@ -452,3 +454,99 @@ def test_to_plan_carries_the_etag_as_observed_version() -> None:
     plan = plan_wiring(SEED, observed(config(), etag="E9")).to_plan()
     assert plan.observed_versions == (("distribution:shop", "E9"),)
     assert len(plan.changes) == 2 and plan.applicable
+
+
+# ------------------------------------------------------------------ properties
+
+PATHS = ("default", "/a/*", "/b/*", "/c/*")
+ARNS = st.sampled_from([FN_ARN, FN2_ARN])
+LAMBDAS = st.tuples(st.sampled_from([LAMBDA_V1, LAMBDA_V2]), st.booleans())
+POLICY = st.sampled_from([None, CACHING_DISABLED, "custom-id"])
+
+
+@st.composite
+def live_behaviour(draw: st.DrawFn, path: str) -> dict[str, Any]:
+    functions = draw(st.dictionaries(st.sampled_from(["viewer-request", "viewer-response"]), ARNS))
+    lambdas = draw(st.dictionaries(st.sampled_from(["origin-request", "origin-response"]), LAMBDAS))
+    raw: dict[str, Any] = {
+        "TargetOriginId": draw(st.sampled_from(["o1", "o2"])),
+        "Compress": draw(st.booleans()),
+        "FunctionAssociations": {
+            "Quantity": len(functions),
+            "Items": [{"FunctionARN": a, "EventType": e} for e, a in functions.items()],
+        },
+        "LambdaFunctionAssociations": {
+            "Quantity": len(lambdas),
+            "Items": [
+                {"LambdaFunctionARN": a, "EventType": e, "IncludeBody": b}
+                for e, (a, b) in lambdas.items()
+            ],
+        },
+    }
+    cache_policy = draw(POLICY)
+    if cache_policy is None:
+        raw.update(copy.deepcopy(LEGACY))
+    else:
+        raw["CachePolicyId"] = cache_policy
+        if draw(st.booleans()):
+            raw["OriginRequestPolicyId"] = draw(st.sampled_from(["orp-1", ALL_VIEWER_EXCEPT_HOST]))
+    return raw if path == "default" else {"PathPattern": path, **raw}
+
+
+@st.composite
+def live_config(draw: st.DrawFn) -> dict[str, Any]:
+    others = draw(st.lists(st.sampled_from(PATHS[1:]), unique=True))
+    items = [draw(live_behaviour(p)) for p in others]
+    return {
+        "Comment": draw(st.text(max_size=5)),
+        "Origins": {"Quantity": 1, "Items": [{"Id": "o1", "DomainName": "x.example.com"}]},
+        "DefaultCacheBehavior": draw(live_behaviour("default")),
+        "CacheBehaviors": {"Quantity": len(items), "Items": items},
+    }
+
+
+@st.composite
+def desired_for(draw: st.DrawFn, cfg: dict[str, Any]) -> DesiredDistribution:
+    existing = ["default", *(b["PathPattern"] for b in cfg["CacheBehaviors"]["Items"])]
+    paths = draw(st.lists(st.sampled_from(existing), unique=True))
+    behaviors = []
+    for path in paths:
+        cache_policy = draw(POLICY)
+        behaviors.append(
+            DesiredBehavior(
+                path,
+                function_associations=draw(st.dictionaries(st.just("viewer-request"), ARNS)),
+                lambda_associations=draw(
+                    st.dictionaries(st.sampled_from(["origin-request", "viewer-response"]), LAMBDAS)
+                ),
+                cache_policy_id=cache_policy,
+                origin_request_policy_id=draw(st.sampled_from([None, ALL_VIEWER_EXCEPT_HOST]))
+                if cache_policy
+                else None,
+            )
+        )
+    return DesiredDistribution("shop", DistributionSelector(id="E"), tuple(behaviors))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_property_only_owned_fields_change_and_apply_converges(data: st.DataObject) -> None:
+    before = data.draw(live_config())
+    desired = data.draw(desired_for(before))
+    plan = plan_wiring(desired, observed(before))
+
+    after = apply_wiring(before, desired)
+
+    declared = {b.path for b in desired.behaviors}
+    assert without_owned(after, declared) == without_owned(before, declared)
+    assert (after == before) == plan.empty
+    assert plan_wiring(desired, observed(after)).empty
+    assert apply_wiring(after, desired) == after
+    for raw in [after["DefaultCacheBehavior"], *after["CacheBehaviors"]["Items"]]:
+        for block in ("FunctionAssociations", "LambdaFunctionAssociations"):
+            items = raw[block].get("Items") or []
+            assert raw[block]["Quantity"] == len(items)
+            assert [i["EventType"] for i in items] == sorted(i["EventType"] for i in items) or (
+                raw.get("PathPattern", "default") not in declared
+            )
+        assert not (raw.get("CachePolicyId") and "ForwardedValues" in raw)

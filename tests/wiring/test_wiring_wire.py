@@ -172,6 +172,9 @@ def test_without_a_passed_version_the_latest_published_one_is_used(seed: Seed) -
     assert adapter.lambda_version_arn("tenant-router", "1") == LAMBDA_ARN.format(1)
     with pytest.raises(WiringError, match="never \\$LATEST"):
         adapter.lambda_version_arn("tenant-router", "$LATEST")
+    other = "arn:aws:lambda:us-east-1:123456789012:function:other-fn:3"
+    with pytest.raises(WiringError, match="belongs to another function"):
+        adapter.lambda_version_arn("tenant-router", other)
 
 
 # ----------------------------------------------------------------------- conflicts
