@@ -46,7 +46,8 @@ _DISCARD = object()  # stands for a collection used as a key (already reported)
 class YamlLimits:
     """Bounds that keep a hostile or accidental file from exhausting the reconciler."""
 
-    max_file_bytes: int = 5 * 1024 * 1024
+    # A full 5 MB KeyValueStore plus YAML indentation must fit in one file.
+    max_file_bytes: int = 8 * 1024 * 1024
     max_depth: int = 64
     max_alias_nodes: int = 100_000
     max_nodes: int = 2_000_000
