@@ -244,3 +244,15 @@ def test_config_value_shown_in_plan() -> None:
         "comment": "",
         "keyValueStore": None,
     }
+
+
+def test_core_functions_module_imports_no_aws_sdk() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, reconciler.core.functions; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'moto')]; "
+        "sys.exit(f'imported {bad}' if bad else 0)"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)

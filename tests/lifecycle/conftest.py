@@ -84,7 +84,7 @@ def testfunction_runner() -> Iterator[None]:
     from reconciler.functions.cloudfront import execute_for_sandbox
 
     before = sandbox_cff.test_function_runner()
-    sandbox_cff.set_test_function_runner(execute_for_sandbox)  # type: ignore[arg-type]
+    sandbox_cff.set_test_function_runner(execute_for_sandbox)
     yield
     sandbox_cff.set_test_function_runner(before)
 

@@ -238,3 +238,33 @@ class _Raw:
 
     def stream(self, **_: Any) -> Any:
         yield self._body
+
+
+@pytest.mark.parametrize(
+    ("document", "trusted"),
+    [
+        # IAM returns the document URL-encoded when a client does not decode it.
+        (
+            "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B"
+            "%22Service%22%3A%22edgelambda.amazonaws.com%22%7D%2C%22Action%22%3A"
+            "%22sts%3AAssumeRole%22%7D%5D%7D",
+            {"edgelambda.amazonaws.com"},
+        ),
+        (
+            {"Statement": {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                           "Action": ["sts:AssumeRole"]}},
+            {"lambda.amazonaws.com"},
+        ),
+        (
+            {"Statement": [{"Effect": "Deny", "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole"},
+                           {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"},
+                            "Action": "sts:AssumeRole"}]},
+            set(),
+        ),
+    ],
+)  # fmt: skip
+def test_trust_policy_reading(document: Any, trusted: set[str]) -> None:
+    from reconciler.aws.lambda_edge import _trusted_services
+
+    assert _trusted_services(document) == trusted
