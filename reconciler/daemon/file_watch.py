@@ -162,14 +162,21 @@ class TreeWatch:
 
 
 class FileWatcher:
-    """One observer for the routes dir, the edge_functions dir and the state dir."""
+    """The routes dir, the edge_functions dir and the suspend flag, one observer each.
+
+    Separate observers because two trees can share an anchor directory (both have the
+    repository root as parent) and watchdog keys watches by path: unscheduling one
+    tree's anchor after a swap would silently unschedule the other's.
+    """
 
     def __init__(self) -> None:
-        self._observer = Observer()
+        self._observers: list[BaseObserver] = []
         self._trees: list[TreeWatch] = []
 
     def watch_tree(self, path: Path, on_change: Callable[[str], None]) -> TreeWatch:
-        tree = TreeWatch(self._observer, path, on_change)
+        observer = Observer()
+        self._observers.append(observer)
+        tree = TreeWatch(observer, path, on_change)
         self._trees.append(tree)
         return tree
 
@@ -181,19 +188,24 @@ class FileWatcher:
             if any(Path(p).name == name for p in event_paths(event)):
                 on_event()
 
-        self._observer.schedule(
+        observer = Observer()
+        self._observers.append(observer)
+        observer.schedule(
             _Handler(handle), str(path.parent), recursive=False, event_filter=CONTENT_EVENTS
         )
 
     def start(self) -> None:
         for tree in self._trees:
             tree.start()
-        self._observer.start()
+        for observer in self._observers:
+            observer.start()
 
     def alive(self) -> bool:
-        return self._observer.is_alive()
+        return all(o.is_alive() for o in self._observers)
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._observer.stop()
-        if self._observer.is_alive():
-            self._observer.join(timeout)
+        for observer in self._observers:
+            observer.stop()
+        for observer in self._observers:
+            if observer.is_alive():
+                observer.join(timeout)

@@ -103,7 +103,7 @@ class HttpServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             name="http",
-            kwargs={"poll_interval": 1.0},
+            kwargs={"poll_interval": 0.25},
             daemon=True,
         )
 
