@@ -3,8 +3,10 @@
 Against a custom endpoint the KeyValueStore data plane needs one fix: botocore's endpoint
 rules put the account id from the store ARN in front of the host, also of a custom
 endpoint (http://123456789012.127.0.0.1:5000 does not resolve). A before-send handler
-strips that label again, so a stock client talks to the sandbox unchanged otherwise
-(SigV4A signing included: the signature does not cover the rewritten host label).
+strips that label again, so a stock client talks to the sandbox unchanged otherwise.
+SigV4A signing still happens (before-send runs after signing), over the original host;
+the sandbox does not verify signatures, so the rewritten host does not matter there, and
+against real AWS (no endpoint_url) nothing is rewritten.
 """
 
 from __future__ import annotations
