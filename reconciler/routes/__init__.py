@@ -22,6 +22,7 @@ from reconciler.routes.data_kinds import (
     RoutingTableSpec,
 )
 from reconciler.routes.distribution_kind import (
+    EVENT_TYPES,
     MANAGED_CACHE_POLICIES,
     MANAGED_ORIGIN_REQUEST_POLICIES,
     Behavior,
@@ -51,6 +52,7 @@ from reconciler.routes.yaml_reader import YamlLimits
 __all__ = [
     "API_VERSION",
     "DOCUMENT_MODELS",
+    "EVENT_TYPES",
     "MANAGED_CACHE_POLICIES",
     "MANAGED_ORIGIN_REQUEST_POLICIES",
     "Behavior",

@@ -170,6 +170,13 @@ class Distribution(RouteModel):
     spec: DistributionSpec
 
 
+# Route-file event names -> CloudFront's EventType values.
+EVENT_TYPES = {
+    "viewerRequest": "viewer-request",
+    "viewerResponse": "viewer-response",
+    "originRequest": "origin-request",
+    "originResponse": "origin-response",
+}
 VIEWER_EVENTS = ("viewerRequest", "viewerResponse")
 REQUEST_EVENTS = ("viewerRequest", "originRequest")
 EVENTS = Literal["viewerRequest", "viewerResponse", "originRequest", "originResponse"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -63,6 +64,21 @@ def _edge_region(value: str) -> str:
     return value
 
 
+def _json_numbers(value: Any) -> Any:
+    # The config is written into the package as JSON: YAML decimals become JSON numbers.
+    if isinstance(value, Decimal):
+        return (
+            int(value)
+            if value == value.to_integral_value() and "." not in str(value)
+            else float(value)
+        )
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_numbers(v) for v in value]
+    return value
+
+
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"
 HANDLER_PATTERN = r"^[A-Za-z0-9_./-]+\.[A-Za-z_$][A-Za-z0-9_$]*$"
 
@@ -77,7 +93,7 @@ class LambdaEdgeFunctionSpec(RouteModel):
     region: Annotated[str, AfterValidator(_edge_region)] = LAMBDA_EDGE_REGION
     description: Annotated[str, Field(max_length=256)] = ""
     # Lambda@Edge has no environment variables: this is written into the package.
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: Annotated[dict[str, Any], AfterValidator(_json_numbers)] = Field(default_factory=dict)
     keep_versions: Annotated[StrictInt, Field(ge=1, le=100)] = 3
     tests: RepoPath | None = None
 
