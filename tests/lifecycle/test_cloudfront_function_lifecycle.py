@@ -272,3 +272,23 @@ def test_publish_needs_the_development_etag_not_the_live_one(
         adapter.publish(NAME, stage(seen.live).etag)
     adapter.publish(NAME, new_etag)
     assert stage(adapter.observe(NAME).live).config.comment == "v2"
+
+
+def test_pass_interrupted_before_publish_resumes_with_only_the_publish(
+    aws: Any, adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path,
+    wire: WireCounter, no_testfunction_runner: None,
+) -> None:  # fmt: skip
+    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
+    edit_code(tier_folder, "// tier-router:", "// tier-router (v4):")
+    fn = desired(tier_folder, kvs_arn)
+    aws.server.hooks.inject("cloudfront", "PublishFunction", kind="unavailable", count=1)
+    with pytest.raises(Exception) as failed:
+        reconcile(adapter, fn, FunctionTests(tier_folder))
+    assert classify(failed.value) is ErrorClass.RETRYABLE
+
+    wire.mark()
+    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder))
+    assert [c.action for c in changes] == [Action.PUBLISH]  # DEVELOPMENT is already right
+    assert wire.writes() == {"cloudfront:PublishFunction": 1}
+    assert result.tests.offline.startswith("passed")  # tested again before publishing
+    assert stage(adapter.observe(NAME).live).code_sha256 == fn.code_sha256

@@ -268,3 +268,22 @@ def test_trust_policy_reading(document: Any, trusted: set[str]) -> None:
     from reconciler.aws.lambda_edge import _trusted_services
 
     assert _trusted_services(document) == trusted
+
+
+def test_pass_interrupted_before_publish_resumes_with_only_the_publish(
+    aws: Any, adapter: LambdaEdgeAdapter, role: str, wire: WireCounter
+) -> None:
+    zip_bytes, sha = package()
+    reconcile(adapter, desired(role, sha), zip_bytes)
+    new_zip, new_sha = package({**CONFIG, "tableName": "tenant-routing-config-v2"})
+    fn = desired(role, new_sha)
+    aws.server.hooks.inject("lambda", "PublishVersion", kind="internal-error", count=1)
+    with pytest.raises(Exception) as failed:
+        reconcile(adapter, fn, new_zip)
+    assert classify(failed.value) is ErrorClass.RETRYABLE
+
+    wire.mark()
+    changes, result = reconcile(adapter, fn, new_zip)
+    assert [c.action for c in changes] == [Action.PUBLISH]  # $LATEST is already right
+    assert wire.writes() == {"lambda:PublishVersion": 1}
+    assert result.version_arn.endswith(":2")
