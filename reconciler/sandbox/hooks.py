@@ -446,7 +446,12 @@ def _read_body(environ: dict[str, Any]) -> bytes:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    if length > 0:
+        body = environ["wsgi.input"].read(length)
+    elif environ.get("wsgi.input_terminated"):
+        body = environ["wsgi.input"].read()  # chunked upload: werkzeug de-chunks to EOF
+    else:
+        body = b""
     environ["wsgi.input"] = io.BytesIO(body)  # let the app read it again
     return body
 
