@@ -90,6 +90,8 @@ def test_calls_are_counted_per_service_and_operation(aws: Any) -> None:
         ("dynamodb", "ProvisionedThroughputExceededException", 400),
         ("cloudfront", "Throttling", 400),
         ("cloudfront-keyvaluestore", "ThrottlingException", 429),
+        ("lambda", "TooManyRequestsException", 429),
+        ("iam", "Throttling", 400),
     ],
 )
 def test_throttles_use_each_services_error_shape(
@@ -99,6 +101,8 @@ def test_throttles_use_each_services_error_shape(
         "dynamodb": lambda: aws.client("dynamodb").list_tables(),
         "cloudfront": lambda: aws.client("cloudfront").list_distributions(),
         "cloudfront-keyvaluestore": lambda: aws.client(service).list_keys(KvsARN=arn),
+        "lambda": lambda: aws.client("lambda").list_functions(),
+        "iam": lambda: aws.client("iam").list_roles(),
     }
     arn = _kvs_store(aws)
     aws.server.hooks.inject(service, kind="throttle", count=1)
