@@ -5,10 +5,22 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+import structlog
 from click.testing import CliRunner
 
 from reconciler.cli import main
 from tests.functions.conftest import EDGE
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging_config():
+    # Invoking the `main` group runs configure_logging(), which rebinds structlog to the
+    # CliRunner's (soon closed) stderr for the rest of the session; later tests that read
+    # log lines from capsys would then see nothing.
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def test_all_functions_pass_in_json(aws, tmp_path):
