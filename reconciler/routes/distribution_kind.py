@@ -45,7 +45,7 @@ _POLICY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 
 def _policy_ref(managed: tuple[str, ...], what: str) -> AfterValidator:
     def check(value: str) -> str:
-        if value in managed or _POLICY_ID.match(value):
+        if value.removeprefix("Managed-") in managed or _POLICY_ID.match(value):
             return value
         close = difflib.get_close_matches(value, managed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else " (custom policies: use the id)"
