@@ -11,7 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from reconciler.cli import schema, validate
+from reconciler.cli import schema as schema_cli
+from reconciler.cli import validate
 from tests.routes.helpers import POLICY, write_repo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,10 +47,10 @@ def test_validate_json_format(tmp_path: Path) -> None:
 
 def test_schema_writes_a_discriminated_one_of(tmp_path: Path) -> None:
     out = tmp_path / "schema.json"
-    result = CliRunner().invoke(schema.command, ["--out", str(out)])
+    result = CliRunner().invoke(schema_cli.command, ["--out", str(out)])
     assert result.exit_code == 0
     schema = json.loads(out.read_text())
     assert schema["discriminator"]["propertyName"] == "kind"
     assert len(schema["oneOf"]) == 6
-    printed = CliRunner().invoke(schema.command, [])
+    printed = CliRunner().invoke(schema_cli.command, [])
     assert json.loads(printed.stdout) == schema
