@@ -118,6 +118,13 @@ def test_seed_wiring_from_scratch(seed: Seed) -> None:
 
 
 def test_unrelated_config_is_identical_before_and_after(seed: Seed) -> None:
+    # An undeclared behaviour with a function of its own: not ours, must survive as is.
+    config, etag = seed.config()
+    behaviours(config)["/static/*"]["FunctionAssociations"] = {
+        "Quantity": 1,
+        "Items": [{"FunctionARN": FUNCTION_ARN, "EventType": "viewer-response"}],
+    }
+    seed.cf.update_distribution(Id=seed.distribution_id, IfMatch=etag, DistributionConfig=config)
     before, _ = seed.config()
     wire_seed(seed)
     after, _ = seed.config()
@@ -125,6 +132,7 @@ def test_unrelated_config_is_identical_before_and_after(seed: Seed) -> None:
     declared = ("default", "/tenant/*")
     assert without_owned(after, declared) == without_owned(before, declared)
     assert behaviours(after)["/static/*"] == behaviours(before)["/static/*"]
+    assert behaviours(after)["/static/*"]["FunctionAssociations"]["Quantity"] == 1
     for key in ("Origins", "Aliases", "Logging", "Comment", "ViewerCertificate", "Restrictions"):
         assert after[key] == before[key], key
 
@@ -141,6 +149,22 @@ def test_second_pass_makes_no_update_call(seed: Seed) -> None:
     assert second.plan.empty and second.update_calls == 0
     assert sent.n == 1 and wire_updates(seed) == wire_before
     assert second.etag == first.etag
+
+
+def test_drift_on_an_owned_field_is_corrected_by_the_next_pass(seed: Seed) -> None:
+    adapter = adapter_for(seed)
+    wire_seed(seed, adapter)
+    config, etag = seed.config()
+    behaviours(config)["default"]["FunctionAssociations"] = {"Quantity": 0}
+    seed.cf.update_distribution(Id=seed.distribution_id, IfMatch=etag, DistributionConfig=config)
+
+    result = wire_seed(seed, adapter)
+
+    (change,) = result.plan.changes
+    assert change.address.key == "default"
+    assert change.before == {"functionAssociations": {}}
+    assert result.update_calls == 1
+    assert behaviours(seed.config()[0])["default"]["FunctionAssociations"]["Quantity"] == 1
 
 
 def test_new_lambda_version_is_reassociated_in_the_same_pass(seed: Seed) -> None:
@@ -363,6 +387,9 @@ def test_selector_by_alias_and_by_comment(seed: Seed) -> None:
     adapter = adapter_for(seed)
     assert adapter.find(DistributionSelector(alias="SHOP.example.com")) == seed.distribution_id
     assert adapter.find(DistributionSelector(comment="shop")) == seed.distribution_id
+    by_alias = DistributionSelector(alias="shop.example.com")
+    result = adapter.apply(adapter.resolve("shop", by_alias, seed.refs()))
+    assert result.distribution_id == seed.distribution_id and result.update_calls == 1
 
 
 def test_selector_matching_none_or_several_is_an_error(seed: Seed) -> None:
