@@ -127,7 +127,10 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
             sandbox_url=sandbox.endpoint_url if sandbox else None,
             suspended=d.worker.suspended,
         )
-        _banner(d, sandbox.endpoint_url if sandbox else None)
+        # For people at a terminal; a container's JSON log has it all in daemon.started.
+        fmt = settings.log_format
+        if fmt == "console" or (fmt == "auto" and sys.stderr.isatty()):
+            _banner(d, sandbox.endpoint_url if sandbox else None)
 
     try:
         code = serve(daemon, settings.shutdown_timeout, on_started=started)
@@ -153,8 +156,8 @@ def _banner(daemon: Any, sandbox_url: str | None) -> None:
     ]
     if sandbox_url:
         lines += [
-            f"    emulated AWS    {sandbox_url}   (dummy credentials; try:",
-            f"                    aws --endpoint-url {sandbox_url} dynamodb scan --table-name <table>)",
+            f"    emulated AWS    {sandbox_url}   (any credentials work; e.g.",
+            f"                    aws --endpoint-url {sandbox_url} cloudfront list-key-value-stores)",
         ]
     lines += ["    stop            Ctrl-C (the running pass finishes first)", ""]
     click.echo("\n".join(lines), err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,9 @@ def start_sandbox(port: int, region: str) -> Sandbox:
     from reconciler.sandbox.seed import seed
     from reconciler.sandbox.server import SandboxServer
 
+    # One plain-text access-log line per emulated AWS call would bury the daemon's own
+    # (JSON) log; the sandbox's requests are visible in its /moto-api dashboard instead.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = SandboxServer(port=port).start()
     target = AwsTarget(region=region, endpoint_url=server.endpoint_url)
     result = seed(target)

@@ -1,0 +1,311 @@
+"""`reconciler run --sandbox` as a subprocess, with the real reconcile pass, on a copy of routes/.
+
+Everything is observed from outside, as an operator would: the route files are edited on
+disk, AWS is read (and drifted) with plain boto3 against the daemon's embedded emulated
+AWS, and the daemon is read through /status and /metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+pytest.importorskip(
+    "reconciler.passes",
+    reason="reconciler.passes.build_runner (the reconcile pass) has not landed yet; "
+    "these tests run the daemon with the real pass and come alive with it",
+)
+
+from reconciler.aws.clients import AwsTarget, make_client
+
+REPO = Path(__file__).resolve().parents[2]
+STORE = "tier-origins"
+TIERS = "tiers.yaml"
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)  # polling an observable from outside, as an operator would
+
+
+class DaemonProcess:
+    def __init__(self, tmp: Path, *args: str) -> None:
+        self.log_path = tmp / "daemon.log"
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "--log-format",
+                "json",
+                "run",
+                "--sandbox",
+                "--http-port",
+                "0",
+                "--state-dir",
+                str(tmp / "state"),
+                "--debounce",
+                "200ms",
+                *args,
+            ],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+                ),
+            },
+        )
+        started = wait_for(self._started, 60, "daemon.started in the log")
+        self.http_url: str = started["http_url"]
+        self.sandbox_url: str = started["sandbox_url"]
+        self.target = AwsTarget(endpoint_url=self.sandbox_url, max_attempts=2)
+
+    def events(self) -> list[dict[str, Any]]:
+        out = []
+        for line in self.log_path.read_text().splitlines():
+            if line.startswith("{"):
+                out.append(json.loads(line))
+        return out
+
+    def _started(self) -> dict[str, Any] | None:
+        if self.proc.poll() is not None:
+            raise AssertionError(
+                f"daemon exited {self.proc.returncode}:\n{self.log_path.read_text()}"
+            )
+        return next((e for e in self.events() if e["event"] == "daemon.started"), None)
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.http_url + path, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(self.get("/status")[1])
+
+    def condition(self, kind: str) -> dict[str, Any]:
+        return next(c for c in self.status()["conditions"] if c["type"] == kind)
+
+    def metric(self, name: str, **labels: str) -> float:
+        total = 0.0
+        for family in text_string_to_metric_families(self.get("/metrics")[1]):
+            for sample in family.samples:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in labels.items()
+                ):
+                    total += sample.value
+        return total
+
+    def passes(self, **labels: str) -> float:
+        return self.metric("reconciler_passes_total", **labels)
+
+    def idle(self) -> bool:
+        return self.status()["running"] is None
+
+    def kvs_value(self, key: str) -> str | None:
+        kvs = make_client("cloudfront-keyvaluestore", self.target)
+        try:
+            return kvs.get_key(KvsARN=self.store_arn(), Key=key)["Value"]
+        except kvs.exceptions.ResourceNotFoundException:
+            return None
+
+    def store_arn(self) -> str:
+        cloudfront = make_client("cloudfront", self.target)
+        return cloudfront.describe_key_value_store(Name=STORE)["KeyValueStore"]["ARN"]
+
+    def terminate(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+def copy_repo_layout(dst: Path) -> Path:
+    """routes/ and edge_functions/ as in the repository (node_modules linked, as git
+    ignores it); returns the routes dir. Documents' paths are relative to `dst`."""
+    shutil.copytree(REPO / "routes", dst / "routes")
+    shutil.copytree(
+        REPO / "edge_functions",
+        dst / "edge_functions",
+        ignore=shutil.ignore_patterns("node_modules"),
+    )
+    link_node_modules(dst)
+    return dst / "routes"
+
+
+def link_node_modules(dst: Path) -> None:
+    for modules in (REPO / "edge_functions").glob("*/node_modules"):
+        link = dst / modules.relative_to(REPO)
+        if link.parent.is_dir() and not link.exists():
+            link.symlink_to(modules)
+
+
+def set_entry(routes: Path, key: str, value: str) -> None:
+    """Rewrite `key: value` under the store's entries in tiers.yaml (comments kept)."""
+    path = routes / TIERS
+    text, n = re.subn(rf"(?m)^(\s+{key}:\s*)\S+$", rf"\g<1>{value}", path.read_text(), count=1)
+    assert n == 1, f"no entry {key} in {path}"
+    path.write_text(text)
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DaemonProcess, Path]]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    routes = copy_repo_layout(tmp / "repo")
+    d = DaemonProcess(tmp, "--routes-dir", str(routes), "--resync-interval", "2s")
+    try:
+        wait_for(lambda: d.status()["lastPass"], 90, "the first pass")
+        assert d.status()["lastPass"]["outcome"] == "applied", d.status()
+        yield d, routes
+    finally:
+        d.kill()
+
+
+def test_first_pass_applies_the_example_routes(daemon: tuple[DaemonProcess, Path]) -> None:
+    d, _ = daemon
+    assert d.get("/readyz")[0] == 200
+    assert d.get("/healthz") == (200, "ok\n")
+    assert d.kvs_value("premium") == "premium-api.example.com"
+    assert d.condition("Ready")["status"] == "True"
+
+
+def test_an_edit_is_applied_within_seconds(daemon: tuple[DaemonProcess, Path]) -> None:
+    d, routes = daemon
+    started = time.monotonic()
+    set_entry(routes, "premium", "premium-eu-api.example.com")
+    wait_for(lambda: d.kvs_value("premium") == "premium-eu-api.example.com", 10, "the edit in KVS")
+    assert time.monotonic() - started < 10
+
+
+def test_a_burst_of_50_writes_makes_at_most_2_passes(daemon: tuple[DaemonProcess, Path]) -> None:
+    d, routes = daemon
+    wait_for(d.idle, 30, "idle")
+    before = d.passes(trigger="change")
+    for i in range(50):
+        set_entry(routes, "standard", f"standard-{i}.example.com")
+    wait_for(lambda: d.kvs_value("standard") == "standard-49.example.com", 15, "the last write")
+    time.sleep(0.5)  # > debounce: a late third pass would have started by now
+    wait_for(d.idle, 30, "idle")
+    assert 1 <= d.passes(trigger="change") - before <= 2
+
+
+def test_invalid_edit_changes_nothing_then_a_valid_edit_recovers(
+    daemon: tuple[DaemonProcess, Path],
+) -> None:
+    d, routes = daemon
+    good = (routes / TIERS).read_text()
+    value_before = d.kvs_value("basic")
+    bad = good.replace("kind: KeyValueStore", "kind: KeyValueStore\nunexpected: field", 1)
+    bad = re.sub(r"(?m)^(\s+basic:\s*)\S+$", r"\g<1>basic-changed.example.com", bad, count=1)
+    (routes / TIERS).write_text(bad)
+    wait_for(lambda: d.condition("Stalled")["reason"] == "InvalidRouteFiles", 15, "Stalled")
+    status = d.status()
+    assert status["lastError"]["outcome"] == "invalid"
+    assert any(TIERS in e for e in status["lastError"]["errors"]), status["lastError"]
+    assert d.get("/readyz")[0] == 503
+    assert d.kvs_value("basic") == value_before  # nothing of an invalid set is applied
+
+    (routes / TIERS).write_text(good.replace("basic-api.example.com", "basic-v2.example.com", 1))
+    wait_for(lambda: d.kvs_value("basic") == "basic-v2.example.com", 15, "recovery")
+    wait_for(lambda: d.condition("Stalled")["status"] == "False", 10, "not stalled")
+    assert d.get("/readyz")[0] == 200
+
+
+def test_drift_made_with_boto3_is_detected_and_corrected(
+    daemon: tuple[DaemonProcess, Path],
+) -> None:
+    d, _ = daemon
+    wait_for(d.idle, 30, "idle")
+    declared = d.kvs_value("premium")
+    kvs = make_client("cloudfront-keyvaluestore", d.target)
+    arn = d.store_arn()
+    etag = kvs.describe_key_value_store(KvsARN=arn)["ETag"]
+    kvs.put_key(KvsARN=arn, Key="premium", Value="hijacked.example.com", IfMatch=etag)
+    drift_before = d.metric("reconciler_drift_detected_total")
+    wait_for(lambda: d.kvs_value("premium") == declared, 15, "the resync to undo the drift")
+    wait_for(lambda: d.metric("reconciler_drift_detected_total") > drift_before, 5, "drift metric")
+    assert d.status()["drift"]["corrected"] is True
+    assert any(e["event"] == "drift.detected" for e in d.events())
+
+
+def test_sigterm_exits_0(daemon: tuple[DaemonProcess, Path]) -> None:
+    d, _ = daemon
+    assert d.terminate() == 0
+    assert d.events()[-1]["event"] == "daemon.stopped"
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
+
+
+def test_git_commits_drive_changes_and_the_revision_is_reported(tmp_path: Path) -> None:
+    bare = tmp_path / "origin.git"
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(bare), cwd=tmp_path)
+    author = tmp_path / "author"
+    git("clone", "--quiet", str(bare), str(author), cwd=tmp_path)
+    copy_repo_layout(author)
+    git("add", "-A", cwd=author)
+    git("commit", "--quiet", "-m", "routes as in the example", cwd=author)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=author)
+    # The daemon fetches into an existing checkout; git ignores node_modules, so the
+    # link made here survives its hard resets (a real deployment installs them).
+    checkout = tmp_path / "checkout"
+    git("clone", "--quiet", "--depth", "1", str(bare), str(checkout), cwd=tmp_path)
+    link_node_modules(checkout)
+
+    d = DaemonProcess(
+        tmp_path, "--git-url", str(bare), "--git-dir", str(checkout),
+        "--git-interval", "300ms", "--routes-dir", "routes",
+    )  # fmt: skip
+    try:
+        first = git("rev-parse", "HEAD", cwd=author)
+        wait_for(lambda: (d.status()["lastAppliedRevision"] or {}).get("sha") == first, 90, "first")
+
+        set_entry(author / "routes", "premium", "premium-git.example.com")
+        git("commit", "--quiet", "-am", "premium moves", cwd=author)
+        git("push", "--quiet", "origin", "HEAD:main", cwd=author)
+        second = git("rev-parse", "HEAD", cwd=author)
+        wait_for(lambda: d.kvs_value("premium") == "premium-git.example.com", 15, "the commit")
+        wait_for(lambda: (d.status()["lastAppliedRevision"] or {}).get("sha") == second, 10, "rev")
+        assert d.status()["lastAppliedRevision"]["subject"] == "premium moves"
+        assert d.metric("reconciler_revision_info", state="applied", revision=second) == 1
+        assert d.terminate() == 0
+    finally:
+        d.kill()
