@@ -23,6 +23,13 @@ from reconciler.routes.table_loading import TableItems, load_tables
 from reconciler.routes.yaml_reader import SourceDocument, YamlLimits, read_yaml_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# After these the file's later documents are missing, so the names they declared are unknown.
+_DOCUMENT_LOSING_CODES = {
+    "yaml-syntax",
+    "yaml-alias-expansion",
+    "yaml-too-deep",
+    "yaml-too-many-nodes",
+}
 
 
 @dataclass(frozen=True)
@@ -103,10 +110,7 @@ def _read_files(ctx: CheckContext, limits: YamlLimits) -> list[str]:
             continue
         before = len(ctx.sink.errors)
         documents = read_yaml_documents(text, file, ctx.sink, limits)
-        if any(
-            e.code.startswith("yaml-") and e.code != "yaml-duplicate-key"
-            for e in ctx.sink.errors[before:]
-        ):
+        if any(e.code in _DOCUMENT_LOSING_CODES for e in ctx.sink.errors[before:]):
             ctx.incomplete = True
         for document in documents:
             _declare(ctx, document)

@@ -10,11 +10,17 @@ from reconciler.routes.policy_kind import ReconcilerPolicy
 
 def check_names(ctx: CheckContext) -> None:
     first: dict[tuple[str, str], ValidDocument] = {}
+    duplicates: set[int] = set()
     for doc in ctx.documents:
         identity = (doc.model.kind, doc.name)
-        _claim(ctx, first, identity, doc, ("metadata", "name"), f"{doc.model.kind} {doc.name!r}")
+        if not _claim(
+            ctx, first, identity, doc, ("metadata", "name"), f"{doc.model.kind} {doc.name!r}"
+        ):
+            duplicates.add(id(doc))
     tables: dict[tuple[str, str], ValidDocument] = {}
     for table, doc in ctx.of_kind(RoutingTable):
+        if id(doc) in duplicates:
+            continue  # already reported as a duplicate name
         path = ("spec", "tableName") if table.spec.table_name else ("metadata", "name")
         _claim(
             ctx,
@@ -62,11 +68,12 @@ def _claim(
     doc: ValidDocument,
     path: tuple[str, ...],
     what: str,
-) -> None:
+) -> bool:
+    """Record `doc` as the holder of `identity`; False (and an error) when it is taken."""
     earlier = seen.get(identity)
     if earlier is None:
         seen[identity] = doc
-        return
+        return True
     pos = earlier.position(path)
     ctx.error(
         doc,
@@ -74,3 +81,4 @@ def _claim(
         f"{what} is already declared at {earlier.source.file}:{pos.line}",
         "name-duplicate",
     )
+    return False
