@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError, WaiterError
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.aws.errors import ConflictError, ErrorClass, ReconcileError, error_code
 from reconciler.core.wiring import (
+    LAMBDA_EDGE_REGION,
     BehaviorRefs,
     DesiredBehavior,
     DesiredDistribution,
@@ -32,8 +33,6 @@ from reconciler.core.wiring import (
     plan_wiring,
 )
 
-# Lambda@Edge functions live in us-east-1 whatever region the rest of the stack uses.
-LAMBDA_EDGE_REGION = "us-east-1"
 DEFAULT_CONFLICT_RETRIES = 3
 
 # (distribution id, the ETag about to be sent as IfMatch): called right before each

@@ -35,7 +35,13 @@ LAMBDA_EVENTS = ("viewer-request", "viewer-response", "origin-request", "origin-
 LEGACY_CACHE_FIELDS = ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL")
 
 # CloudFront references a numbered Lambda version; $LATEST, aliases and bare ARNs are refused.
-_LAMBDA_VERSION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+:\d+$")
+_LAMBDA_VERSION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:[\w-]+:\d+$"
+)
+# Lambda@Edge functions live in us-east-1 whatever region the rest of the stack uses.
+LAMBDA_EDGE_REGION = "us-east-1"
+# The body is only offered to request events; CloudFront refuses IncludeBody elsewhere.
+BODY_EVENTS = ("viewer-request", "origin-request")
 _FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:cloudfront::\d{12}:function/[\w-]+$")
 
 
@@ -257,14 +263,21 @@ def _validate(behavior: DesiredBehavior, seen: ObservedBehavior) -> list[str]:
             )
         if not _FUNCTION_ARN.match(arn):
             problems.append(f"{arn!r} is not a CloudFront Function ARN")
-    for event, (arn, _) in sorted(behavior.lambda_associations.items()):
+    for event, (arn, include_body) in sorted(behavior.lambda_associations.items()):
         if event not in LAMBDA_EVENTS:
             problems.append(f"a Lambda@Edge function cannot run at {event!r}")
-        if not _LAMBDA_VERSION_ARN.match(arn):
+        elif include_body and event not in BODY_EVENTS:
+            problems.append(
+                f"includeBody is only possible at {' and '.join(BODY_EVENTS)}, not {event}"
+            )
+        match = _LAMBDA_VERSION_ARN.match(arn)
+        if match is None:
             problems.append(
                 f"{arn!r} is not a numbered Lambda version ARN (CloudFront refuses $LATEST, "
                 "aliases and unqualified ARNs)"
             )
+        elif match.group("region") != LAMBDA_EDGE_REGION:
+            problems.append(f"{arn!r}: Lambda@Edge functions must be in {LAMBDA_EDGE_REGION}")
     for event in sorted(set(behavior.function_associations) & set(behavior.lambda_associations)):
         problems.append(
             f"both a CloudFront Function and a Lambda@Edge function are declared at {event}; "

@@ -417,6 +417,19 @@ def test_function_and_lambda_at_different_events_are_fine() -> None:
             DesiredBehavior("default", origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST),
             "needs a cache policy",
         ),
+        (
+            DesiredBehavior("default", lambda_associations={"origin-response": (LAMBDA_V1, True)}),
+            "includeBody is only possible",
+        ),
+        (
+            DesiredBehavior(
+                "default",
+                lambda_associations={
+                    "origin-request": ("arn:aws:lambda:eu-west-1:123456789012:function:f:3", False)
+                },
+            ),
+            "must be in us-east-1",
+        ),
     ],
 )
 def test_what_cloudfront_would_reject_is_a_plan_error(
@@ -506,6 +519,16 @@ def live_config(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
+def lambda_associations(draw: st.DrawFn) -> dict[str, tuple[str, bool]]:
+    out: dict[str, tuple[str, bool]] = {}
+    if draw(st.booleans()):
+        out["origin-request"] = draw(LAMBDAS)
+    if draw(st.booleans()):  # IncludeBody exists for request events only
+        out["viewer-response"] = (draw(st.sampled_from([LAMBDA_V1, LAMBDA_V2])), False)
+    return out
+
+
+@st.composite
 def desired_for(draw: st.DrawFn, cfg: dict[str, Any]) -> DesiredDistribution:
     existing = ["default", *(b["PathPattern"] for b in cfg["CacheBehaviors"]["Items"])]
     paths = draw(st.lists(st.sampled_from(existing), unique=True))
@@ -516,9 +539,7 @@ def desired_for(draw: st.DrawFn, cfg: dict[str, Any]) -> DesiredDistribution:
             DesiredBehavior(
                 path,
                 function_associations=draw(st.dictionaries(st.just("viewer-request"), ARNS)),
-                lambda_associations=draw(
-                    st.dictionaries(st.sampled_from(["origin-request", "viewer-response"]), LAMBDAS)
-                ),
+                lambda_associations=draw(lambda_associations()),
                 cache_policy_id=cache_policy,
                 origin_request_policy_id=draw(st.sampled_from([None, ALL_VIEWER_EXCEPT_HOST]))
                 if cache_policy
@@ -534,6 +555,7 @@ def test_property_only_owned_fields_change_and_apply_converges(data: st.DataObje
     before = data.draw(live_config())
     desired = data.draw(desired_for(before))
     plan = plan_wiring(desired, observed(before))
+    assert plan.applicable, plan.errors
 
     after = apply_wiring(before, desired)
 
