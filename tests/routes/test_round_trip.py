@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import string
 from decimal import Decimal
@@ -11,9 +12,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.routes import RouteSet, dump_documents
+from reconciler.routes import KeyAttribute, RouteSet, dump_documents
+from reconciler.routes.bulk_items import read_bulk_file
 from reconciler.routes.dump import _Dumper
 from reconciler.routes.errors import ErrorSink
+from reconciler.routes.items import ItemRules
 from reconciler.routes.origins import dns_name_problem
 from reconciler.routes.yaml_reader import read_yaml_documents
 from tests.routes.helpers import POLICY, load, write_repo
@@ -208,3 +211,33 @@ def test_generated_hostnames_are_valid_origins(name: str) -> None:
     assert dns_name_problem("https://" + name) is not None
     assert dns_name_problem(name + ":443") is not None
     assert dns_name_problem(name + "/path") is not None
+
+
+@given(st.text(max_size=300))
+def test_origin_check_never_raises_and_refuses_whitespace(text: str) -> None:
+    problem = dns_name_problem(text)
+    if any(c.isspace() for c in text):
+        assert problem is not None
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=st.lists(st.dictionaries(_text.filter(bool), _values, max_size=5), max_size=5))
+def test_jsonl_items_read_back_exactly(items: list[dict[str, object]]) -> None:
+    text = "\n".join(_json(item) for item in items)
+    rules = ItemRules(KeyAttribute(name="k"), None, (), None)
+    sink = ErrorSink()
+    rows = read_bulk_file(text.encode(), "b.jsonl", rules, sink)
+    assert not sink.errors
+    assert [row.item for row in rows] == items
+    assert [row.line for row in rows] == list(range(1, len(items) + 1))
+
+
+def _json(value: object) -> str:
+    # json.dumps cannot write a Decimal as a number; bulk files hold exact numbers.
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_json(k)}:{_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_json(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return json.dumps(value)
