@@ -115,7 +115,15 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         target,
         allow_mass_delete=settings.allow_mass_delete,
     )
-    daemon = Daemon(settings, runner)
+    try:
+        daemon = Daemon(settings, runner)
+    except OSError as exc:  # e.g. the HTTP port is taken
+        log.error(
+            "daemon.http_failed", host=settings.http_host, port=settings.http_port, error=str(exc)
+        )
+        if sandbox is not None:
+            sandbox.stop()
+        raise SystemExit(1) from exc
 
     def started(d: Daemon) -> None:
         status_url = f"{d.http.url}/status" if d.http else None

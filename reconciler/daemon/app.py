@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 
 from reconciler.daemon.file_watch import FileWatcher
-from reconciler.daemon.git_source import GitSource
+from reconciler.daemon.git_source import GitSource, GitSyncError
 from reconciler.daemon.http import HttpServer
 from reconciler.daemon.metrics import CONTENT_TYPE, DaemonMetrics
 from reconciler.daemon.revision import read_revision
@@ -78,7 +78,14 @@ class Daemon:
         to reconcile, and the container's restart back-off is the right retry."""
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         if self.git is not None:
-            self.git.sync()
+            try:
+                self.git.sync()
+            except GitSyncError as exc:
+                if not (self.git.work_tree / ".git").exists():
+                    raise
+                # A checkout from before the restart (a persistent volume) is still the
+                # last good revision: reconcile it and keep fetching.
+                log.warning("git.sync_failed_using_existing_checkout", error=str(exc))
         self.watcher.watch_tree(self.routes_dir, self.worker.notify_change)
         self.watcher.watch_tree(self.root / EDGE_FUNCTIONS_DIR, self.worker.notify_change)
         self.watcher.watch_file(self.settings.suspend_flag, self._flag_changed)
@@ -106,10 +113,17 @@ class Daemon:
         ok, message = self.worker.healthy()
         if ok and not self.watcher.alive():
             return False, "file watcher is not running"
+        if ok and self.git is not None and not self.git.alive():
+            return False, "git source poller is not running"
         return ok, message
 
     def readyz(self) -> tuple[bool, str]:
-        return self.status.ready()
+        ready, message = self.status.ready()
+        if not ready and self.worker.suspended and self.worker.passes_finished == 0:
+            # Suspended on purpose before any pass (the flag survived a restart): a probe
+            # failing for a deliberate pause would only page someone.
+            return True, "suspended before the first pass"
+        return ready, message
 
     def metrics_text(self) -> tuple[bytes, str]:
         return self.metrics.render(), CONTENT_TYPE

@@ -95,3 +95,9 @@ class GitSource:
                 # must not take the routing data down with it.
                 self.last_error = str(exc)
                 log.error("git.sync_failed", url=redact_url(self.url), error=str(exc))
+            except Exception as exc:  # the poller must outlive surprises too
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("git.sync_crashed", url=redact_url(self.url))
+
+    def alive(self) -> bool:
+        return self._thread.is_alive() or not self._thread.ident
