@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StringConstraints
 from pydantic.alias_generators import to_camel
 
 API_VERSION: Literal["edge.routing/v1"] = "edge.routing/v1"
@@ -40,7 +40,6 @@ __all__ = [
     "API_VERSION",
     "AwsName",
     "Comment",
-    "Field",
     "Labels",
     "LocalName",
     "RepoPath",
