@@ -51,7 +51,8 @@ CONTENT_EVENTS: list[type[FileSystemEvent]] = [
     DirDeletedEvent,
     DirMovedEvent,
 ]
-IGNORED_DIRS = frozenset({".git", "__pycache__", ".idea", ".vscode", ".mypy_cache"})
+# node_modules: installed tooling (git ignores it too); a resync still covers it.
+IGNORED_DIRS = frozenset({".git", "__pycache__", ".idea", ".vscode", ".mypy_cache", "node_modules"})
 IGNORED_NAMES = (
     "*.swp", "*.swo", "*.swx", "*~", ".#*", "#*#", "4913",  # vim, emacs (4913: vim's write probe)
     "*.tmp", "*.part", "*.crdownload", ".*.kate-swp", ".DS_Store", "*.pyc",
