@@ -26,6 +26,7 @@ from reconciler.settings import DaemonSettings
 log = structlog.get_logger("reconciler.daemon")
 
 EDGE_FUNCTIONS_DIR = "edge_functions"
+BASELINE_FILE = "last-converged-digest"
 
 
 def worker_config(settings: DaemonSettings) -> WorkerConfig:
@@ -56,6 +57,7 @@ class Daemon:
             status=self.status,
             metrics=self.metrics,
             revision_of=lambda: read_revision(routes_dir),
+            baseline_file=settings.state_dir / BASELINE_FILE,
         )
         self.watcher = FileWatcher()
         self.git: GitSource | None = None

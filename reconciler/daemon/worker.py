@@ -11,7 +11,8 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -55,6 +56,7 @@ class Worker:
         status: StatusBoard | None = None,
         metrics: DaemonMetrics | None = None,
         revision_of: Callable[[], Revision | None] = lambda: None,
+        baseline_file: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -81,8 +83,10 @@ class Worker:
         self._finished = 0
         self._failures = 0
         # Digest of the route files as of the last pass that left live state equal to
-        # them: a non-empty plan for the same digest means someone changed AWS.
-        self._baseline_digest: str | None = None
+        # them: a non-empty plan for the same digest means someone changed AWS. Kept in
+        # the state dir so that drift made while the daemon was down is still drift.
+        self._baseline_file = baseline_file
+        self._baseline_digest: str | None = _read_baseline(baseline_file)
 
     # --- control (any thread) ---------------------------------------------------------
 
@@ -242,8 +246,6 @@ class Worker:
                 error_class="internal",
             )
         if not report.duration_seconds:
-            from dataclasses import replace
-
             report = replace(report, duration_seconds=time.monotonic() - started)
         return report
 
@@ -264,7 +266,9 @@ class Worker:
         if drift:
             self.metrics.drift_detected.inc()
         if outcome in CONVERGED:
-            self._baseline_digest = report.desired_digest or self._baseline_digest
+            if report.desired_digest and report.desired_digest != self._baseline_digest:
+                self._baseline_digest = report.desired_digest
+                _write_baseline(self._baseline_file, report.desired_digest)
             self.status.update(applied=revision)
             self.metrics.set_revision("applied", revision)
         success = report.ok
@@ -401,6 +405,26 @@ class Worker:
             self.status.set_condition(
                 "Reconciling", "False", "Suspended", "reconciliation is suspended"
             )
+
+
+def _read_baseline(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _write_baseline(path: Path | None, digest: str) -> None:
+    if path is None:
+        return
+    try:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(digest + "\n")
+        tmp.replace(path)  # atomic: a crash leaves the old digest or the new, never half
+    except OSError as exc:  # a read-only state dir costs only drift detection across restarts
+        log.warning("daemon.baseline_not_saved", path=str(path), error=str(exc))
 
 
 def _plan_problem(report: PassReport) -> str:

@@ -334,3 +334,25 @@ def test_schedule_rules_with_a_fake_clock() -> None:
     s.pass_started(3.0)
     s.retry_after(3.0, 5.0)
     assert s.next_due(7.9).trigger is None and s.next_due(8.0).trigger is Trigger.RETRY
+
+
+def test_the_drift_baseline_survives_a_restart(tmp_path, workers: list[Worker]) -> None:
+    config = WorkerConfig(resync_interval=0, self_heal=False)
+    baseline = tmp_path / "last-converged-digest"
+    first = ScriptedRunner(script=lambda i, dry: report(Outcome.NO_CHANGES))
+    w1 = Worker(first, config, baseline_file=baseline)
+    workers.append(w1)
+    w1.start()
+    assert w1.wait_for_passes(1, 5)
+    w1.stop()
+    assert w1.join(5)
+    assert baseline.read_text() == "d1\n"
+    # Someone edits AWS while the daemon is down: after the restart that is drift, not
+    # new input, so with self-heal off it is reported and not written.
+    second = ScriptedRunner(script=lambda i, dry: report(Outcome.PLANNED, 1))
+    w2 = Worker(second, config, baseline_file=baseline)
+    workers.append(w2)
+    w2.start()
+    assert w2.wait_for_passes(1, 5)
+    assert [c.dry_run for c in second.calls] == [True]
+    assert w2.status.snapshot()["drift"]["detected"]
