@@ -6,7 +6,7 @@ because every step is idempotent against the state the next pass observes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -34,24 +34,28 @@ class DataExecutor:
     key_schemas: Mapping[str, KeySchema]
     store_arns: dict[str, str]
     on_step: Callable[[int, int], None] | None = None
+    # Store ETags as they move: seeded from the plan's observations, advanced by each write.
+    etags: dict[str, str] = field(default_factory=dict)
 
     def apply(self, plan: Plan, result: ApplyResult | None = None) -> ApplyResult:
-        """Applies the plan's steps in order; `result` (if given) records progress even when a
-        step raises, so the caller can report what landed before a failure."""
+        """Applies all the plan's data steps in order."""
+        return self.run(plan, schedule(plan, self.key_schemas), result)
+
+    def run(self, plan: Plan, steps: Sequence[Step], result: ApplyResult | None = None) -> ApplyResult:
+        """Runs `steps` (derived from `plan`); `result` (if given) records progress even when
+        a step raises, so the caller can report what landed before a failure."""
         if not plan.applicable:
             raise ReconcileError(
                 "plan has errors or refused prunes; nothing applied", ErrorClass.FATAL, "PlanNotApplicable"
             )
         by_address = {c.address: c for c in plan.changes}
-        etags = {
-            name.removeprefix("kvs:"): version
-            for name, version in plan.observed_versions
-            if name.startswith("kvs:") and version != "absent"
-        }
-        steps = schedule(plan, self.key_schemas)
+        for name, version in plan.observed_versions:
+            store = name.removeprefix("kvs:")
+            if name.startswith("kvs:") and version != "absent":
+                self.etags.setdefault(store, version)
         result = result if result is not None else ApplyResult()
         for index, step in enumerate(steps, start=1):
-            self._run(step, etags, by_address, result)
+            self._run(step, self.etags, by_address, result)
             if self.on_step:
                 self.on_step(index, len(steps))
         return result

@@ -135,10 +135,14 @@ class DistributionAdapter:
         selector: DistributionSelector,
         behaviors: Sequence[BehaviorRefs],
         lambda_versions: Mapping[str, str] | None = None,
+        function_arns: Mapping[str, str] | None = None,
     ) -> DesiredDistribution:
         """Route-file names -> ARNs and ids. `lambda_versions` maps a Lambda function name
-        to the version ARN just published this pass; others get their latest version."""
+        to the version ARN just published this pass; others get their latest version.
+        `function_arns` gives CloudFront Function ARNs already known (a plan made before
+        the function's first publish uses the ARN it will have)."""
         versions = dict(lambda_versions or {})
+        known = dict(function_arns or {})
         resolved = []
         for refs in behaviors:
             lambdas: dict[str, tuple[str, bool]] = {}
@@ -151,7 +155,8 @@ class DistributionAdapter:
                 DesiredBehavior(
                     path=refs.path,
                     function_associations={
-                        e: self.function_arn(f) for e, f in refs.functions.items()
+                        e: known[f] if f in known else self.function_arn(f)
+                        for e, f in refs.functions.items()
                     },
                     lambda_associations=lambdas,
                     cache_policy_id=_maybe(self.cache_policy_id, refs.cache_policy),

@@ -62,29 +62,36 @@ Step = CreateStore | CreateTable | KvsWrite | TableWrite
 
 
 def schedule(plan: Plan, key_schemas: Mapping[str, KeySchema]) -> list[Step]:
-    """Steps in apply order.
+    """Data steps in apply order (see split_schedule)."""
+    before, after = split_schedule(plan, key_schemas)
+    return before + after
 
-    Deletions normally wait for the PRUNE phase. When the plan changes no functions and no
-    wiring, nothing between the two phases can still depend on a pruned key, so a store's
-    or table's puts and deletes share batches and the call count is the minimum
-    ceil(changes / batch size).
+
+def split_schedule(
+    plan: Plan, key_schemas: Mapping[str, KeySchema]
+) -> tuple[list[Step], list[Step]]:
+    """Data steps to run before the functions and wiring phases, and those to run after.
+
+    Deletions normally wait for the PRUNE phase, after the wiring. When the plan changes no
+    functions and no wiring, nothing between the two phases can still depend on a pruned
+    key, so a store's or table's puts and deletes share batches and the call count is the
+    minimum ceil(changes / batch size).
     """
-    steps: list[Step] = []
+    before: list[Step] = []
     has_middle = any(c.phase in (Phase.FUNCTIONS, Phase.WIRING) for c in plan.changes)
     data_phases = (Phase.DATA,) if has_middle else (Phase.DATA, Phase.PRUNE)
 
     for change in plan.changes:
         if change.phase is Phase.ENSURE:
             if change.address.kind is ResourceKind.KEY_VALUE_STORE:
-                after = change.after if isinstance(change.after, dict) else {}
-                steps.append(CreateStore(change.address.container, str(after.get("comment", ""))))
+                shown = change.after if isinstance(change.after, dict) else {}
+                before.append(CreateStore(change.address.container, str(shown.get("comment", ""))))
             elif change.address.kind is ResourceKind.TABLE:
-                steps.append(CreateTable(change.address.container))
+                before.append(CreateTable(change.address.container))
 
-    steps += _data_steps(plan.changes, data_phases, key_schemas)
-    if has_middle:
-        steps += _data_steps(plan.changes, (Phase.PRUNE,), key_schemas)
-    return steps
+    before += _data_steps(plan.changes, data_phases, key_schemas)
+    after = _data_steps(plan.changes, (Phase.PRUNE,), key_schemas) if has_middle else []
+    return before, after
 
 
 def _data_steps(
