@@ -62,7 +62,7 @@ def command(port: int, seed: bool) -> None:
     signal.signal(signal.SIGTERM, on_signal)
 
     # A port in use: werkzeug says so on stderr and exits with status 1.
-    server = SandboxServer(port=port).start()
+    server = SandboxServer(port=port, run_functions=True).start()
     try:
         env = {
             "AWS_ENDPOINT_URL": server.endpoint_url,

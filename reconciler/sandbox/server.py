@@ -6,6 +6,7 @@ any number of servers, each a threaded werkzeug server on 127.0.0.1.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from typing import Any
 
@@ -18,9 +19,11 @@ from reconciler.sandbox.hooks import WireHooks
 class SandboxServer:
     """moto + the project's extensions + the wire hooks, served on host:port (0 = any free port)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, run_functions: bool = False) -> None:
         self._host = host
         self._port = port
+        # TestFunction runs the function's real code in the Node harness (process-wide).
+        self._run_functions = run_functions
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.hooks: WireHooks | None = None
@@ -34,6 +37,8 @@ class SandboxServer:
         )
 
         extensions.install_all()
+        if self._run_functions:
+            enable_function_runner()
         app: Any = DomainDispatcherApplication(create_backend_app)
         self.hooks = WireHooks(app)
         self._server = make_server(
@@ -68,3 +73,14 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def enable_function_runner() -> bool:
+    """Lets the emulated TestFunction execute code with the Node harness, when Node is here."""
+    if shutil.which("node") is None:
+        return False
+    from reconciler.functions.cloudfront import execute_for_sandbox
+    from reconciler.sandbox import cloudfront_functions
+
+    cloudfront_functions.set_test_function_runner(execute_for_sandbox)
+    return True
