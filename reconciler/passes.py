@@ -334,7 +334,16 @@ class Reconciler:
 
     # -- one pass, as the CLI and the daemon run it ---------------------------------------
 
-    def run_pass(self, dry_run: bool) -> PassReport:
+    def run_pass(
+        self,
+        dry_run: bool,
+        *,
+        expected: Plan | None = None,
+        confirm: Callable[[Plan], bool] | None = None,
+    ) -> PassReport:
+        """Plan and (unless dry-run) apply. `expected`: a saved plan the fresh one must
+        match (same route files, same observed versions) or nothing is applied. `confirm`:
+        asked once with the plan before the first write; False applies nothing."""
         started = time.monotonic()
         progress = ApplyProgress()
         planned: Planned | None = None
@@ -346,6 +355,9 @@ class Reconciler:
             while True:
                 planned = self.plan(route_set)
                 plan = planned.plan
+                if expected is not None:
+                    reconcile.refuse_if_stale(expected, plan)
+                    expected = None  # a conflict re-plan is not bound to the saved plan
                 if not plan.applicable:
                     problems = [e.message for e in plan.errors] + [v.message for v in plan.violations]
                     return self._report(Outcome.REFUSED, started, plan, progress, digest, problems)
@@ -353,6 +365,10 @@ class Reconciler:
                     return self._report(Outcome.NO_CHANGES, started, plan, progress, digest)
                 if dry_run:
                     return self._report(Outcome.PLANNED, started, plan, progress, digest)
+                if confirm is not None:
+                    if not confirm(plan):
+                        return self._report(Outcome.PLANNED, started, plan, progress, digest)
+                    confirm = None
                 try:
                     self.apply(planned, progress)
                 except ConflictError as exc:

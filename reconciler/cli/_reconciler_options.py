@@ -1,0 +1,64 @@
+"""Options shared by the commands that talk to AWS (plan, apply)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.aws.clients import AwsTarget
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def aws_options(func: F) -> F:
+    options = [
+        click.option(
+            "--routes",
+            "routes_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("routes"),
+            show_default=True,
+            envvar="RECONCILER_ROUTES_DIR",
+            help="Directory of route files.",
+        ),
+        click.option(
+            "--root",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            envvar="RECONCILER_ROOT",
+            help="Repository root that function source paths are relative to [default: parent of --routes].",
+        ),
+        click.option(
+            "--region",
+            default="us-east-1",
+            show_default=True,
+            envvar="AWS_REGION",
+            help="Region of the DynamoDB table (Lambda@Edge is always us-east-1).",
+        ),
+        click.option(
+            "--endpoint-url",
+            default=None,
+            envvar="AWS_ENDPOINT_URL",
+            help="Send every AWS call here (the sandbox: see `reconciler sandbox`).",
+        ),
+        click.option(
+            "--allow-mass-delete",
+            is_flag=True,
+            help="Let prunes delete more than the guard allows, or empty a store or table.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_reconciler(
+    routes_dir: Path, root: Path | None, region: str, endpoint_url: str | None, allow_mass_delete: bool
+) -> Any:
+    from reconciler.passes import Reconciler
+
+    target = AwsTarget(region=region, endpoint_url=endpoint_url)
+    return Reconciler(routes_dir, root, target, allow_mass_delete=allow_mass_delete)
