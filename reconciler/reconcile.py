@@ -79,7 +79,7 @@ def apply(
     while True:
         current, seen = plan(desired, adapters, digest)
         if expected is not None:
-            _refuse_if_stale(expected, current)
+            refuse_if_stale(expected, current)
             expected = None  # only the first attempt is bound to the saved plan
         if current.empty or not current.applicable:
             return PassOutcome(current, progress.applied, progress.write_calls, conflicts)
@@ -103,7 +103,7 @@ def apply(
         return PassOutcome(current, progress.applied, progress.write_calls, conflicts)
 
 
-def _refuse_if_stale(saved: Plan, fresh: Plan) -> None:
+def refuse_if_stale(saved: Plan, fresh: Plan) -> None:
     if saved.desired_digest and saved.desired_digest != fresh.desired_digest:
         raise ReconcileError(
             "saved plan is stale: the route files changed since it was made; run plan again",
