@@ -24,6 +24,11 @@ def install_all() -> None:
             kvs_dataplane,
         )
 
-        for module in (cloudfront_distributions, cloudfront_functions, kvs_dataplane, dynamodb_limits):
+        for module in (
+            cloudfront_distributions,
+            cloudfront_functions,
+            kvs_dataplane,
+            dynamodb_limits,
+        ):
             module.install()
         _installed = True
