@@ -453,7 +453,7 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     else:
         body = b""
     environ["wsgi.input"] = io.BytesIO(body)  # let the app read it again
-    return body
+    return bytes(body)
 
 
 # --- race actions in JSON form (HTTP API) ----------------------------------------------------
