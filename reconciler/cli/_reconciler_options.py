@@ -16,6 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def aws_options(func: F) -> F:
     options = [
         click.option(
+            "--routes-dir",
             "--routes",
             "routes_dir",
             type=click.Path(file_okay=False, path_type=Path),
