@@ -1,0 +1,228 @@
+"""Routing data: API calls per change set against the physical minimum and a per-item baseline.
+
+Runs against the embedded emulated AWS (calls are counted on its wire) and prints one
+table. Usage:
+
+    python benchmarks/bench_data.py            # KVS 55/500/4000 keys, DynamoDB 1k/10k items
+    python benchmarks/bench_data.py --quick    # the small sizes only (the test suite's smoke run)
+
+Columns: `calls` are write calls of the reconciler, `min` the physical minimum
+(ceil(n/50) UpdateKeys, ceil(n/25) BatchWriteItem), `ratio` = calls / min, `baseline` the
+calls of one PutKey/PutItem per change (as per-key resources do), `speedup` = baseline
+wall time / reconciler wall time for the same change set (both read the live state first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+
+from reconciler.aws.clients import AwsTarget, make_client
+from reconciler.core.attribute_values import item_from_python
+from reconciler.core.diff import plan_data
+from reconciler.core.state import (
+    DesiredData,
+    DesiredStore,
+    DesiredTable,
+    KeyAttribute,
+    KeySchema,
+    ObservedData,
+    ObservedTable,
+    PruneGuard,
+    item_key,
+)
+from reconciler.reconcile import Adapters, apply
+from reconciler.sandbox.server import SandboxServer
+
+SCHEMA = KeySchema(KeyAttribute("tenantId"), KeyAttribute("accountId"))
+WRITES = {"UpdateKeys", "PutKey", "DeleteKey", "BatchWriteItem", "PutItem", "DeleteItem"}
+READS = {"ListKeys", "Scan"}
+
+
+@dataclass
+class Row:
+    what: str
+    changes: int
+    calls: int
+    minimum: int
+    reads: int
+    seconds: float
+    baseline_calls: int | None = None
+    baseline_seconds: float | None = None
+
+
+def store(n: int, version: int = 0, changed: int = 0) -> DesiredData:
+    entries = {f"tier{i:05d}": f"o{i % 13}-v{version if i < changed else 0}.example.com" for i in range(n)}
+    return DesiredData(stores=(DesiredStore("bench-store", entries, prune=True),), guard=PruneGuard())
+
+
+def table(n: int, version: int = 0, changed: int = 0) -> DesiredData:
+    items = {}
+    for i in range(n):
+        item = item_from_python(
+            {
+                "tenantId": f"t{i:06d}",
+                "accountId": str(1000 + i % 9),
+                "defaultBackend": f"b{i % 11}-v{version if i < changed else 0}.example.com",
+            }
+        )
+        items[item_key(item, SCHEMA)] = item
+    return DesiredData(tables=(DesiredTable("bench-table", SCHEMA, items, prune=True),))
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.server = SandboxServer().start()
+        self.target = AwsTarget(endpoint_url=self.server.endpoint_url)
+        self.adapters = Adapters.for_target(self.target)
+        assert self.server.hooks is not None
+        self.hooks = self.server.hooks
+
+    def counted(self, fn: Callable[[], object]) -> tuple[int, int, float]:
+        self.hooks.reset()
+        started = time.perf_counter()
+        fn()
+        seconds = time.perf_counter() - started
+        calls = self.hooks.calls()
+        writes = sum(n for ops in calls.values() for op, n in ops.items() if op in WRITES)
+        reads = sum(n for ops in calls.values() for op, n in ops.items() if op in READS)
+        return writes, reads, seconds
+
+    def row(self, what: str, desired: DesiredData, per: int) -> Row:
+        outcomes = []
+        writes, reads, seconds = self.counted(lambda: outcomes.append(apply(desired, self.adapters)))
+        changes = sum(1 for c in outcomes[0].applied if c.address.key is not None)
+        return Row(what, changes, writes, math.ceil(changes / per), reads, seconds)
+
+    def kvs_baseline(self, desired: DesiredData) -> tuple[int, float]:
+        """Reads the store like the reconciler does, then one PutKey per changed key, each
+        with the ETag the previous one returned."""
+        kvs = make_client("cloudfront-keyvaluestore", self.target)
+        arn = self.adapters.kvs.arn("bench-store")
+        want = desired.stores[0].entries
+
+        def run() -> None:
+            live = self.adapters.kvs.observe("bench-store")
+            etag = kvs.describe_key_value_store(KvsARN=arn)["ETag"]
+            for key, value in want.items():
+                if live.entries.get(key) != value:
+                    etag = kvs.put_key(KvsARN=arn, Key=key, Value=value, IfMatch=etag)["ETag"]
+
+        writes, _, seconds = self.counted(run)
+        return writes, seconds
+
+    def ddb_baseline(self, desired: DesiredData) -> tuple[int, float]:
+        ddb = make_client("dynamodb", self.target)
+        want = desired.tables[0].items
+
+        def run() -> None:
+            live = self.adapters.ddb.observe("bench-table")
+            for key, item in want.items():
+                if live.items.get(key) != item:
+                    ddb.put_item(TableName="bench-table", Item=item)
+
+        writes, _, seconds = self.counted(run)
+        return writes, seconds
+
+    def reset(self) -> None:
+        import urllib.request
+
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.server.endpoint_url}/moto-api/reset", method="POST")
+        ).read()
+
+
+def kvs_rows(bench: Bench, n: int) -> list[Row]:
+    bench.reset()
+    rows = [bench.row(f"KVS {n} keys: initial apply", store(n), 50)]
+    rows.append(bench.row(f"KVS {n} keys: converged pass", store(n), 50))
+    for label, changed in (("1% change", max(1, n // 100)), ("single key", 1)):
+        rows.append(bench.row(f"KVS {n} keys: {label}", store(n, 1, changed), 50))
+        # The baseline makes the same number of changes, one PutKey a key, then the store
+        # goes back to the base state (not reported).
+        calls, seconds = bench.kvs_baseline(store(n, 2, changed))
+        rows[-1].baseline_calls, rows[-1].baseline_seconds = calls, seconds
+        bench.row("", store(n), 50)
+    return rows
+
+
+def ddb_rows(bench: Bench, n: int) -> list[Row]:
+    bench.reset()
+    rows = [bench.row(f"DynamoDB {n} items: initial apply", table(n), 25)]
+    rows.append(bench.row(f"DynamoDB {n} items: converged pass", table(n), 25))
+    for label, changed in (("1% change", max(1, n // 100)), ("single item", 1)):
+        rows.append(bench.row(f"DynamoDB {n} items: {label}", table(n, 1, changed), 25))
+        calls, seconds = bench.ddb_baseline(table(n, 2, changed))
+        rows[-1].baseline_calls, rows[-1].baseline_seconds = calls, seconds
+        bench.row("", table(n), 25)
+    return rows
+
+
+def pure_plan(n: int) -> tuple[float, float]:
+    """Plan time for n declared vs n observed items, 1% different (no I/O), and peak RSS."""
+    desired = table(n, 1, n // 100)
+    observed_items = dict(table(n).tables[0].items)
+    observed = ObservedData(tables={"bench-table": ObservedTable("bench-table", True, SCHEMA, observed_items, "d")})
+    started = time.perf_counter()
+    plan = plan_data(desired, observed)
+    seconds = time.perf_counter() - started
+    assert len(plan.changes) == n // 100
+    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument("--pure-plan", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.pure_plan:
+        seconds, rss = pure_plan(args.pure_plan)
+        n = args.pure_plan
+        print(f"pure plan (fresh process), {n} items vs {n} observed, 1% differ: {seconds:.3f} s, peak RSS {rss:.0f} MB")
+        return
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from reconciler.logs import configure_logging
+
+    configure_logging("console", "error")
+    bench = Bench()
+    kvs_sizes = (55, 500) if args.quick else (55, 500, 4000)
+    ddb_sizes = (1000,) if args.quick else (1000, 10000)
+    rows: list[Row] = []
+    for n in kvs_sizes:
+        rows += kvs_rows(bench, n)
+    for n in ddb_sizes:
+        rows += ddb_rows(bench, n)
+    bench.server.stop()
+
+    print(f"{'change set':44} {'changes':>7} {'calls':>6} {'min':>5} {'ratio':>6} {'reads':>6} {'time s':>7} {'baseline':>8} {'calls x':>7} {'speedup':>7}")
+    for r in rows:
+        ratio = f"{r.calls / r.minimum:.2f}" if r.minimum else ("0 ok" if r.calls == 0 else "!")
+        base = f"{r.baseline_calls:8d}" if r.baseline_calls is not None else f"{'':8}"
+        times = f"{r.baseline_calls / r.calls:7.1f}" if r.baseline_calls and r.calls else f"{'':7}"
+        speed = (
+            f"{r.baseline_seconds / r.seconds:7.1f}" if r.baseline_seconds and r.seconds else f"{'':7}"
+        )
+        print(f"{r.what:44} {r.changes:7d} {r.calls:6d} {r.minimum:5d} {ratio:>6} {r.reads:6d} {r.seconds:7.2f} {base} {times} {speed}")
+    import subprocess
+
+    for n in (10_000, 100_000) if not args.quick else (10_000,):
+        out = subprocess.run(
+            [sys.executable, __file__, "--pure-plan", str(n)], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        print(out)
+
+
+if __name__ == "__main__":
+    main()
