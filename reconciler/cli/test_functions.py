@@ -85,14 +85,42 @@ def _seeder(endpoint: str) -> Any:
     return seed
 
 
-def run_all(root: Path, dynamodb_endpoint: str | None) -> list[SuiteResult]:
+def declared_store_entries(root: Path, routes: Path) -> dict[Path, dict[str, str]]:
+    """Function folder -> the entries of the store its route file declares, so tier tests
+    without their own `kvs` run against what will really be in the store."""
+    from reconciler.routes import RouteSetInvalid, load_route_set
+
+    if not routes.is_dir():
+        return {}
+    try:
+        route_set = load_route_set(routes, root)
+    except RouteSetInvalid as invalid:
+        click.echo(
+            f"warning: {routes} does not validate ({len(invalid.errors)} errors; run "
+            "`reconciler validate`): tier tests run without the declared store entries",
+            err=True,
+        )
+        return {}
+    out: dict[Path, dict[str, str]] = {}
+    for fn in route_set.cloudfront_functions.values():
+        store = fn.spec.key_value_store
+        if store and store in route_set.stores:
+            folder = route_set.path(fn.spec.source).parent.resolve()
+            out[folder] = dict(route_set.stores[store].spec.entries)
+    return out
+
+
+def run_all(
+    root: Path, dynamodb_endpoint: str | None, store_entries: dict[Path, dict[str, str]] | None = None
+) -> list[SuiteResult]:
     functions = discover(root / "edge_functions")
     results: list[SuiteResult] = []
+    entries = store_entries or {}
     with CloudFrontFunctionRunner() as runner:
         for kind, folder in functions:
             if kind is FunctionKind.CLOUDFRONT_FUNCTION:
-                # Seam: the planner will pass the KVS entries declared in routes/ here.
-                results.append(run_cloudfront_suite(runner, folder, kvs_defaults=None))
+                defaults = entries.get(folder.resolve())
+                results.append(run_cloudfront_suite(runner, folder, kvs_defaults=defaults))
     lambdas = [folder for kind, folder in functions if kind is FunctionKind.LAMBDA_EDGE]
     if lambdas:
         with _emulator_credentials(), _emulated_dynamodb(dynamodb_endpoint) as endpoint:
@@ -156,9 +184,9 @@ def _as_text(results: list[SuiteResult]) -> str:
 @click.option(
     "--routes",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("routes"),
-    show_default=True,
-    help="Route files directory. Not read yet: the KVS entries declared there will feed the tier tests.",
+    default=None,
+    help="Route files [default: ROOT/routes]: a CloudFront Function's declared store entries "
+    "are the defaults for its test events.",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -169,11 +197,11 @@ def _as_text(results: list[SuiteResult]) -> str:
     metavar="URL",
     help="Emulated DynamoDB for the Lambda@Edge tests (default: an embedded one).",
 )
-def command(root: Path, routes: Path, fmt: str, dynamodb_endpoint: str | None) -> None:
+def command(root: Path, routes: Path | None, fmt: str, dynamodb_endpoint: str | None) -> None:
     """Run the edge functions' static checks and test events offline in Node."""
-    del routes  # the seam above; see run_all
+    routes_dir = routes if routes is not None else root / "routes"
     try:
-        results = run_all(root, dynamodb_endpoint)
+        results = run_all(root, dynamodb_endpoint, declared_store_entries(root, routes_dir))
     except (HarnessError, TestEventError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(_as_json(results) if fmt == "json" else _as_text(results))

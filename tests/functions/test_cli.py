@@ -94,3 +94,30 @@ def test_missing_edge_functions_dir(tmp_path):
     result = CliRunner().invoke(main, ["test-functions", "--root", str(tmp_path)])
     assert result.exit_code == 1
     assert "edge_functions: no such directory" in result.output
+
+
+def test_tier_cases_without_their_own_kvs_use_the_declared_store(tmp_path):
+    """A case without `kvs` runs against the entries routes/ declares for the function's store."""
+    from reconciler.cli.test_functions import declared_store_entries, run_all
+    from tests.passes.conftest import REPO
+
+    shutil.copytree(REPO / "routes", tmp_path / "routes")
+    fn = tmp_path / "edge_functions" / "tier_router"
+    shutil.copytree(EDGE / "tier_router", fn, ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(EDGE / "tenant_router", tmp_path / "edge_functions" / "tenant_router", ignore=shutil.ignore_patterns("node_modules"))
+    (fn / "tests").mkdir()
+    case = json.loads((EDGE / "tier_router" / "tests" / "01-premium-routes-to-premium-origin.json").read_text())
+    case.pop("kvs", None)
+    case["expect"]["origin"] = {"domainName": "gold-api.example.com"}
+    (fn / "tests" / "01-declared.json").write_text(json.dumps(case))
+    tiers = tmp_path / "routes" / "tiers.yaml"
+    tiers.write_text(tiers.read_text().replace("premium: premium-api.example.com", "premium: gold-api.example.com"))
+
+    entries = declared_store_entries(tmp_path, tmp_path / "routes")
+    assert entries[fn.resolve()]["premium"] == "gold-api.example.com"
+    shutil.rmtree(tmp_path / "edge_functions" / "tenant_router")  # only the tier suite runs below
+    (suite,) = run_all(tmp_path, None, entries)
+    assert suite.passed, [o.problems for o in suite.outcomes]
+    # Without the declared entries the same case has no store to read and fails.
+    (bare,) = run_all(tmp_path, None, {})
+    assert not bare.passed
