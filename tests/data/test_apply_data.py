@@ -202,3 +202,24 @@ def test_conflicts_are_bounded(aws, adapters) -> None:  # type: ignore[no-untype
     adapters.kvs.write = always_race
     with pytest.raises(ReconcileError, match="gave up after 3 re-plans"):
         apply(data(tiers(4), prune=False), adapters)
+
+
+def test_concurrent_writer_on_the_wire_replans(aws, adapters) -> None:  # type: ignore[no-untyped-def]
+    """The same race made by the sandbox: another writer lands right before our UpdateKeys."""
+    from reconciler.sandbox.hooks import kvs_race
+
+    apply(data(tiers(5)), adapters)
+    hooks = aws.server.hooks
+    hooks.reset()
+    hooks.inject(
+        "cloudfront-keyvaluestore",
+        "UpdateKeys",
+        kind="race",
+        count=1,
+        action=kvs_race({"tier001": "hijack.example.com", "stray": "s.example.com"}),
+    )
+    wanted = tiers(8)
+    outcome = apply(data(wanted), adapters)
+    assert outcome.conflicts == 1
+    assert hooks.count("cloudfront-keyvaluestore", "UpdateKeys") == 2  # one 409, one re-planned write
+    assert dict(adapters.kvs.observe("tier-origins").entries) == wanted
