@@ -138,6 +138,16 @@ def test_a_flag_file_present_at_start_keeps_the_daemon_suspended(
     assert daemon.status_json()["suspended"] is True
 
 
+def test_edge_function_sources_are_watched_too(tmp_path: Path, daemons: list[Daemon]) -> None:
+    daemon, _ = make(tmp_path, daemons)
+    assert daemon.worker.wait_for_passes(1, 5)
+    source = daemon.root / "edge_functions" / "tier_router" / "index.js"
+    source.parent.mkdir(parents=True)  # created after start: picked up when it appears
+    assert daemon.worker.wait_for_passes(2, 5)
+    source.write_text("function handler(event) { return event.request; }\n")
+    assert daemon.worker.wait_for_passes(3, 5)
+
+
 def test_manual_reconcile(tmp_path: Path, daemons: list[Daemon]) -> None:
     daemon, _ = make(tmp_path, daemons)
     assert daemon.worker.wait_for_passes(1, 5)
