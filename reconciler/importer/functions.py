@@ -1,0 +1,237 @@
+"""Edge functions -> CloudFrontFunction / LambdaEdgeFunction documents and their code.
+
+CloudFront Function: the LIVE stage is what the edge runs, so LIVE is what is declared.
+Lambda@Edge: the version the distribution associates is what the edge runs; its package
+is unpacked into the function's folder, except config.json, which becomes the document's
+`config` (the reconciler writes config.json into every package it builds).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from reconciler.aws.clients import AwsTarget, make_client
+from reconciler.aws.errors import error_code
+from reconciler.aws.lambda_edge import EDGE_REGION
+from reconciler.functions.package_zip import CONFIG_NAME, build_package
+from reconciler.importer.model import ImportError_
+from reconciler.routes import CloudFrontFunction, LambdaEdgeFunction
+
+FUNCTIONS_FOLDER = "edge_functions"
+# Lambda's own limit for an unzipped package is 250 MB; an origin-event zip is <= 50 MB.
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+DEFAULT_KEEP_VERSIONS = 3
+MAX_KEEP_VERSIONS = 100
+
+# Lambda hands the package out as a presigned HTTPS URL; fetching it needs no credentials.
+FetchCode = Callable[[str], bytes]
+
+
+def fetch_code(url: str) -> bytes:
+    if not url.startswith(("https://", "http://")):
+        raise ImportError_(f"cannot download a Lambda package from {url!r}")
+    with urllib.request.urlopen(url, timeout=60) as resp:  # the scheme is checked above
+        data: bytes = resp.read(MAX_ZIP_BYTES + 1)
+    if len(data) > MAX_ZIP_BYTES:
+        raise ImportError_(f"Lambda package at {url} is larger than {MAX_ZIP_BYTES} bytes")
+    return data
+
+
+@dataclass
+class ImportedFunctions:
+    cloudfront: list[CloudFrontFunction] = field(default_factory=list)
+    lambdas: list[LambdaEdgeFunction] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # repo-relative path -> content
+    stores: set[str] = field(default_factory=set)  # stores the functions read (imported too)
+    notes: list[str] = field(default_factory=list)
+
+
+class FunctionImporter:
+    def __init__(self, target: AwsTarget, fetch: FetchCode = fetch_code) -> None:
+        self._cf = make_client("cloudfront", target)
+        self._lambda = make_client("lambda", target, EDGE_REGION)
+        self._fetch = fetch
+
+    # -- CloudFront Functions --------------------------------------------------------------
+
+    def cloudfront(
+        self, name: str, store_names: Mapping[str, str], into: ImportedFunctions
+    ) -> None:
+        live = self._stage(name, "LIVE")
+        if live is None:
+            raise ImportError_(f"CloudFront Function {name} has no LIVE stage (never published)")
+        code, config = live
+        development = self._stage(name, "DEVELOPMENT")
+        if development is not None and development != live:
+            into.notes.append(
+                f"cloudfront function {name}: DEVELOPMENT differs from LIVE (unpublished edits); "
+                "LIVE was imported, so the first apply sets DEVELOPMENT back to it"
+            )
+        source = f"{FUNCTIONS_FOLDER}/{name}/index.js"
+        into.files[source] = code
+        spec: dict[str, Any] = {"source": source, "runtime": config.get("Runtime")}
+        comment = str(config.get("Comment") or "")
+        if comment:
+            spec["comment"] = comment
+        associated = (config.get("KeyValueStoreAssociations") or {}).get("Items") or []
+        if associated:
+            arn = str(associated[0]["KeyValueStoreARN"])
+            store = store_names.get(arn)
+            if store is None:
+                raise ImportError_(
+                    f"cloudfront function {name}: its KeyValueStore {arn} is not listed"
+                )
+            spec["keyValueStore"] = store
+            into.stores.add(store)
+        into.cloudfront.append(_validated(CloudFrontFunction, name, spec))
+
+    def _stage(self, name: str, stage: str) -> tuple[bytes, dict[str, Any]] | None:
+        try:
+            described = self._cf.describe_function(Name=name, Stage=stage)
+            got = self._cf.get_function(Name=name, Stage=stage)
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchFunctionExists", "EntityNotFound", "NoSuchResource"):
+                return None
+            raise
+        config = dict(described["FunctionSummary"]["FunctionConfig"])
+        return got["FunctionCode"].read(), config
+
+    # -- Lambda@Edge -----------------------------------------------------------------------
+
+    def lambda_edge(self, name: str, version: int, into: ImportedFunctions) -> None:
+        try:
+            got = self._lambda.get_function(FunctionName=name, Qualifier=str(version))
+        except ClientError as exc:
+            raise ImportError_(f"Lambda@Edge {name}:{version}: {exc}") from exc
+        conf = got["Configuration"]
+        location = (got.get("Code") or {}).get("Location")
+        if not location:
+            raise ImportError_(
+                f"Lambda@Edge {name}:{version}: no package location (container image?)"
+            )
+        files, config = _unpack(self._fetch(str(location)), f"{name}:{version}")
+        folder = f"{FUNCTIONS_FOLDER}/{name}"
+        for rel, data in files.items():
+            into.files[f"{folder}/{rel}"] = data
+        versions = self._version_numbers(name)
+        keep = min(MAX_KEEP_VERSIONS, max(DEFAULT_KEEP_VERSIONS, len(versions)))
+        if len(versions) > MAX_KEEP_VERSIONS:
+            into.notes.append(
+                f"lambda {name}: {len(versions)} published versions; keepVersions is at most "
+                f"{MAX_KEEP_VERSIONS}, so the first apply deletes the oldest unassociated ones"
+            )
+        elif keep > DEFAULT_KEEP_VERSIONS:
+            into.notes.append(
+                f"lambda {name}: keepVersions set to {keep} (all {len(versions)} published "
+                "versions) so that adopting deletes nothing; lower it to let the reconciler clean up"
+            )
+        spec: dict[str, Any] = {
+            "source": f"{folder}/",
+            "runtime": conf.get("Runtime"),
+            "handler": conf.get("Handler"),
+            "role": conf.get("Role"),
+            "memorySize": int(conf.get("MemorySize", 128)),
+            "timeout": int(conf.get("Timeout", 3)),
+            "config": config,
+            "keepVersions": keep,
+        }
+        into.lambdas.append(_validated(LambdaEdgeFunction, name, spec))
+        self._compare_package(name, version, files, config, str(conf.get("CodeSha256", "")), into)
+        latest = self._lambda.get_function_configuration(FunctionName=name)
+        if latest.get("CodeSha256") != conf.get("CodeSha256"):
+            into.notes.append(
+                f"lambda {name}: $LATEST holds other code than the associated version {version}; "
+                "the version was imported, so the first apply sets $LATEST back to it"
+            )
+
+    def _version_numbers(self, name: str) -> list[int]:
+        pages = self._lambda.get_paginator("list_versions_by_function").paginate(FunctionName=name)
+        return [
+            int(v["Version"])
+            for page in pages
+            for v in page.get("Versions", [])
+            if v["Version"] != "$LATEST"
+        ]
+
+    def _compare_package(
+        self,
+        name: str,
+        version: int,
+        files: Mapping[str, bytes],
+        config: Mapping[str, Any],
+        live_sha: str,
+        into: ImportedFunctions,
+    ) -> None:
+        # The reconciler rebuilds the package deterministically from the folder; a package
+        # zipped by hand (other timestamps, compression, order) hashes differently even
+        # with the same files, and then the first apply publishes one new version.
+        with tempfile.TemporaryDirectory() as tmp:
+            for rel, data in files.items():
+                path = Path(tmp, rel)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            rebuilt = build_package(Path(tmp), config).code_sha256
+        if rebuilt != live_sha:
+            into.notes.append(
+                f"lambda {name}: version {version}'s package was not built by the reconciler "
+                f"(CodeSha256 {live_sha} != {rebuilt} rebuilt from the same files); the first "
+                "apply publishes one new version with these files and rewires it"
+            )
+
+
+def _validated(model: Any, name: str, spec: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate({"metadata": {"name": name}, "spec": spec})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ImportError_(
+            f"{model.__name__} {name} cannot be declared as it is: {problems}"
+        ) from exc
+
+
+def _unpack(zip_bytes: bytes, what: str) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The package's regular files (paths checked: nothing may land outside the folder)
+    and its config.json as a mapping."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(zip_bytes))
+    except zipfile.BadZipFile as exc:
+        raise ImportError_(f"Lambda@Edge {what}: the package is not a zip ({exc})") from exc
+    files: dict[str, bytes] = {}
+    total = 0
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        path = PurePosixPath(info.filename)
+        if path.is_absolute() or ".." in path.parts or "\\" in info.filename:
+            raise ImportError_(f"Lambda@Edge {what}: unsafe path in package: {info.filename!r}")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise ImportError_(f"Lambda@Edge {what}: symlink in package: {info.filename!r}")
+        total += info.file_size
+        if total > MAX_UNZIPPED_BYTES:
+            raise ImportError_(
+                f"Lambda@Edge {what}: package unzips to more than {MAX_UNZIPPED_BYTES} bytes"
+            )
+        files[path.as_posix()] = archive.read(info)
+    raw = files.pop(CONFIG_NAME, None)
+    if raw is None:
+        return files, {}
+    try:
+        config = json.loads(raw)
+    except ValueError as exc:
+        raise ImportError_(f"Lambda@Edge {what}: config.json is not JSON ({exc})") from exc
+    if not isinstance(config, dict):
+        raise ImportError_(f"Lambda@Edge {what}: config.json is not a JSON object")
+    return files, config
