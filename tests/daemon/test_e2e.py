@@ -309,3 +309,23 @@ def test_git_commits_drive_changes_and_the_revision_is_reported(tmp_path: Path) 
         assert d.terminate() == 0
     finally:
         d.kill()
+
+
+def test_dry_run_plans_every_pass_and_writes_nothing(tmp_path: Path) -> None:
+    routes = copy_repo_layout(tmp_path / "repo")
+    d = DaemonProcess(tmp_path, "--routes-dir", str(routes), "--dry-run")
+    try:
+        wait_for(lambda: d.status()["lastPass"], 90, "the first pass")
+        status = d.status()
+        assert status["lastPass"]["outcome"] == "planned"
+        assert status["lastPlan"]["changes"] > 0 and status["lastPlan"]["items"]
+        assert status["mode"]["dryRun"] is True
+        finished = [e for e in d.events() if e["event"] == "pass.finished"]
+        assert finished[-1]["plan_items"], "the plan is in the log too"
+        cloudfront = make_client("cloudfront", d.target)
+        with pytest.raises(cloudfront.exceptions.EntityNotFound):
+            cloudfront.describe_key_value_store(Name=STORE)
+        assert d.passes(outcome="applied") == 0
+        assert d.terminate() == 0
+    finally:
+        d.kill()
