@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.passes.conftest import function_runner, reconciler, repo, seeded
+from tests.passes.conftest import function_runner, repo, seeded
 
-__all__ = ["function_runner", "lambda_packages", "reconciler", "repo", "seeded"]
+__all__ = ["function_runner", "lambda_packages", "repo", "seeded"]
 
 
 @pytest.fixture

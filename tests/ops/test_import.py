@@ -26,9 +26,15 @@ COMMENT = "edge-routing-example"
 
 
 @pytest.fixture
-def live(reconciler: Reconciler, seeded: AwsTarget, lambda_packages: dict[str, bytes]) -> AwsTarget:
-    """The walkthrough's whole setup in the account, made by one real pass."""
-    report = reconciler.run_pass(dry_run=False)
+def live(repo: Path, seeded: AwsTarget, lambda_packages: dict[str, bytes]) -> AwsTarget:
+    """The walkthrough's whole setup in the account, made by one real pass.
+
+    The sandbox's TestFunction compute figure is wall time against a 1 ms budget and reads
+    100 on a cold or busy machine (docs/lifecycle.md): the threshold is not what these
+    tests are about, so it is lifted.
+    """
+    setup = Reconciler(repo / "routes", repo, seeded, max_compute_utilization=100)
+    report = setup.run_pass(dry_run=False)
     assert report.outcome is Outcome.APPLIED, report.errors
     return seeded
 
