@@ -128,10 +128,12 @@ class DaemonProcess:
         return self.status()["running"] is None
 
     def kvs_value(self, key: str) -> str | None:
+        """The key's value; None while the store or the key does not exist."""
         kvs = make_client("cloudfront-keyvaluestore", self.target)
+        cloudfront = make_client("cloudfront", self.target)
         try:
             return kvs.get_key(KvsARN=self.store_arn(), Key=key)["Value"]
-        except kvs.exceptions.ResourceNotFoundException:
+        except (kvs.exceptions.ResourceNotFoundException, cloudfront.exceptions.EntityNotFound):
             return None
 
     def store_arn(self) -> str:
@@ -326,6 +328,26 @@ def test_dry_run_plans_every_pass_and_writes_nothing(tmp_path: Path) -> None:
         with pytest.raises(cloudfront.exceptions.EntityNotFound):
             cloudfront.describe_key_value_store(Name=STORE)
         assert d.passes(outcome="applied") == 0
+        assert d.terminate() == 0
+    finally:
+        d.kill()
+
+
+def test_git_sync_symlink_swap_publishes_the_new_revision(tmp_path: Path) -> None:
+    """git-sync publishes with `ln -s rev2 tmp && mv -T tmp current`."""
+    copy_repo_layout(tmp_path / "rev1")
+    copy_repo_layout(tmp_path / "rev2")
+    set_entry(tmp_path / "rev2" / "routes", "premium", "premium-rev2.example.com")
+    (tmp_path / "current").symlink_to("rev1")
+    d = DaemonProcess(tmp_path, "--routes-dir", str(tmp_path / "current" / "routes"))
+    try:
+        wait_for(lambda: d.kvs_value("premium") == "premium-api.example.com", 90, "rev1 applied")
+        (tmp_path / "tmp").symlink_to("rev2")
+        os.replace(tmp_path / "tmp", tmp_path / "current")
+        wait_for(lambda: d.kvs_value("premium") == "premium-rev2.example.com", 15, "rev2 applied")
+        shutil.rmtree(tmp_path / "rev1")
+        set_entry(tmp_path / "rev2" / "routes", "standard", "standard-rev2.example.com")
+        wait_for(lambda: d.kvs_value("standard") == "standard-rev2.example.com", 15, "rev2 edit")
         assert d.terminate() == 0
     finally:
         d.kill()
