@@ -426,7 +426,8 @@ class Reconciler:
             desired_digest=digest,
             extra={"summary": summary(plan)} if plan is not None else {},
         )
-        log.info(
+        # debug: the daemon logs every pass itself (pass.finished); the CLI prints its own.
+        log.debug(
             "pass_finished",
             outcome=outcome.value,
             changes=len(plan.changes) if plan else 0,

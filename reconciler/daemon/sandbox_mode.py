@@ -47,7 +47,7 @@ def start_sandbox(port: int, region: str) -> Sandbox:
     # One plain-text access-log line per emulated AWS call would bury the daemon's own
     # (JSON) log; the sandbox's requests are visible in its /moto-api dashboard instead.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = SandboxServer(port=port).start()
+    server = SandboxServer(port=port, run_functions=True).start()
     target = AwsTarget(region=region, endpoint_url=server.endpoint_url)
     result = seed(target)
     log.info(
