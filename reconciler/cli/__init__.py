@@ -9,7 +9,17 @@ from __future__ import annotations
 import click
 
 from reconciler import __version__
-from reconciler.cli import apply, import_cmd, plan, run, sandbox, schema, test_functions, validate
+from reconciler.cli import (
+    apply,
+    import_cmd,
+    plan,
+    run,
+    sandbox,
+    schema,
+    smoke,
+    test_functions,
+    validate,
+)
 from reconciler.logs import configure_logging
 
 
@@ -41,5 +51,5 @@ def main(log_format: str, log_level: str) -> None:
     configure_logging(fmt=log_format, level=log_level)
 
 
-for module in (validate, schema, plan, apply, run, sandbox, test_functions, import_cmd):
+for module in (validate, schema, plan, apply, run, sandbox, test_functions, import_cmd, smoke):
     main.add_command(module.command)

@@ -80,7 +80,7 @@ class OriginBackends:
                     continue
                 server = _EchoServer(domain)
                 threading.Thread(
-                    target=server.serve_forever, name=f"origin-{domain}", daemon=True
+                    target=server.serve_forever, args=(0.1,), name=f"origin-{domain}", daemon=True
                 ).start()
                 self._servers[domain] = server
 

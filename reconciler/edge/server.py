@@ -120,7 +120,9 @@ def start_local_edge(
     functions.start()
     lambdas = LambdaEdgeInvoker(sandbox_endpoint, runtime_modules)
     server = _EdgeHttpServer(host, port, EdgePipeline(state, backends, functions, lambdas))
-    thread = threading.Thread(target=server.serve_forever, name="local-edge", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.1,), name="local-edge", daemon=True
+    )
     thread.start()
     url = f"http://{host}:{server.server_address[1]}"
     log.info(
