@@ -36,11 +36,20 @@ REGION = "us-east-1"
     show_default=True,
     help="Create what the blog's console steps create by hand (IAM role, distribution).",
 )
-def command(port: int, seed: bool) -> None:
+@click.option(
+    "--edge-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also serve a local CloudFront edge on this port (0 = a free one), with an echo "
+    "backend per origin domain the sandbox's state mentions (docs/local-edge.md). Needs --seed.",
+)
+def command(port: int, seed: bool, edge_port: int | None) -> None:
     """Start the embedded emulated AWS on 127.0.0.1, seeded like the seed's console steps.
 
     Prints the environment a client needs as `export` lines on stdout (eval-able), then
     serves until SIGINT or SIGTERM. Faults and call counts: see /_sandbox/ on the endpoint.
+    With --edge-port, RECONCILER_EDGE_URL is the edge: after `reconciler apply`, the
+    walkthrough's curl requests work against it (and `reconciler smoke` checks them).
     """
     from reconciler.aws.clients import AwsTarget
     from reconciler.sandbox.seed import seed as run_seed
@@ -61,8 +70,11 @@ def command(port: int, seed: bool) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    if edge_port is not None and not seed:
+        raise click.UsageError("--edge-port needs the seeded distribution: drop --no-seed")
     # A port in use: werkzeug says so on stderr and exits with status 1.
     server = SandboxServer(port=port, run_functions=True).start()
+    edge = None
     try:
         env = {
             "AWS_ENDPOINT_URL": server.endpoint_url,
@@ -75,6 +87,16 @@ def command(port: int, seed: bool) -> None:
             env["SANDBOX_DISTRIBUTION_ID"] = result.distribution_id
             env["SANDBOX_EDGE_ROLE_ARN"] = result.role_arn
             log.info("sandbox.seeded", created=list(result.created))
+        if edge_port is not None:
+            from reconciler.edge import start_local_edge
+
+            try:
+                edge = start_local_edge(server.endpoint_url, edge_port)
+            except OSError as exc:  # the port is taken
+                raise click.ClickException(
+                    f"cannot serve the edge on port {edge_port}: {exc}"
+                ) from exc
+            env["RECONCILER_EDGE_URL"] = edge.url
         for name, value in env.items():
             click.echo(f"export {name}={shlex.quote(value)}")
         click.echo(f"# serving on {server.endpoint_url}; stop with Ctrl-C or SIGTERM", err=True)
@@ -82,5 +104,7 @@ def command(port: int, seed: bool) -> None:
         while not stop.wait(0.5):
             pass
     finally:
+        if edge is not None:
+            edge.stop()
         server.stop()
     log.info("sandbox.stopped")

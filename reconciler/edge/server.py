@@ -38,7 +38,13 @@ class _EdgeHandler(BaseHTTPRequestHandler):
             client_ip=self.client_address[0],
         )
         response = self.server.pipeline.handle(viewer)
-        self.send_response(response.status, response.reason or None)
+        # send_response_only: the origin's own Server and Date pass through, as at CloudFront.
+        self.send_response_only(response.status, response.reason or None)
+        names = {name.lower() for name, _ in response.headers}
+        if "server" not in names:
+            self.send_header("Server", "CloudFront")
+        if "date" not in names:
+            self.send_header("Date", self.date_time_string())
         for name, value in response.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
