@@ -29,6 +29,7 @@ from reconciler.functions.node import HarnessError, harness_script, node_executa
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RUNTIME_MODULES = REPO_ROOT / "edge_functions" / "tenant_router" / "node_modules"
 SDK_PACKAGE = "@aws-sdk/client-dynamodb"
+STDIN_RUNNER = Path(__file__).parent / "js" / "stdin_lambda_runner.mjs"
 
 
 def _environment(region: str, dynamodb_endpoint: str) -> dict[str, str]:
@@ -93,24 +94,29 @@ class LambdaEdgeInvoker:
                 [
                     node_executable(),
                     "--no-warnings",
+                    str(STDIN_RUNNER),
+                    "-",  # replaced by the request read from stdin
                     str(harness_script("lambda_runner.mjs")),
-                    json.dumps(request),
                 ],
+                input=json.dumps(request),
                 capture_output=True,
                 text=True,
                 env=_environment(region, self._endpoint),
                 timeout=timeout_ms / 1000.0 + 10,
                 check=False,
             )
-        except subprocess.TimeoutExpired as exc:
-            raise HarnessError(f"Lambda@Edge runner did not exit: {exc}") from exc
+        except (subprocess.TimeoutExpired, OSError) as exc:
+            raise HarnessError(f"Lambda@Edge runner did not run to the end: {exc}") from exc
         elapsed = (time.perf_counter() - started) * 1000.0
         lines = proc.stdout.strip().splitlines()
         if proc.returncode != 0 or not lines:
             raise HarnessError(
                 f"Lambda@Edge runner failed (exit {proc.returncode}): {proc.stderr[-2000:]}"
             )
-        raw = json.loads(lines[-1])
+        try:
+            raw = json.loads(lines[-1])
+        except ValueError as exc:
+            raise HarnessError(f"Lambda@Edge runner wrote no result line: {exc}") from exc
         error = raw["error"] or (f"init: {raw['initError']}" if raw["initError"] else None)
         return Execution(
             output=raw["output"],
