@@ -69,6 +69,12 @@ class DaemonSettings(BaseSettings):
     git_interval: Seconds = 15.0
     git_dir: Path | None = None
 
+    # Several replicas: only the holder of a DynamoDB lease runs passes (docs/daemon.md).
+    leader_election: bool = False
+    lease_table: str = Field(default="reconciler-leases", pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    lease_name: str | None = None  # default: derived from what is reconciled (lease_key)
+    lease_duration: Seconds = 15.0  # renewed every third; >> the clock skew between replicas
+
     # Embedded emulated AWS, seeded, for a laptop with no AWS account.
     sandbox: bool = False
     sandbox_port: int = Field(default=0, ge=0, le=65535)
@@ -86,6 +92,8 @@ class DaemonSettings(BaseSettings):
             raise ValueError("git_url needs git_dir (where the work tree is kept)")
         if self.sandbox and self.endpoint_url:
             raise ValueError("sandbox and endpoint_url exclude each other")
+        if self.lease_duration < 1:
+            raise ValueError("lease_duration must be >= 1s (it is renewed every third)")
         return self
 
     @property
@@ -104,6 +112,18 @@ class DaemonSettings(BaseSettings):
         if self.root is None:
             return self.work_tree or self.resolved_routes_dir.parent
         return _absolute(self.root, self.work_tree or Path.cwd())
+
+    @property
+    def lease_key(self) -> tuple[str, ...]:
+        """What makes two replicas rivals: the same source of route files in the same
+        region. The default lease name is derived from it; replicas that mount the routes
+        at different paths must set RECONCILER_LEASE_NAME."""
+        source = (
+            (self.git_url or "", self.git_branch, str(self.routes_dir))
+            if self.git_url
+            else (str(self.resolved_routes_dir),)
+        )
+        return (self.region, self.endpoint_url or "aws", *source)
 
     @property
     def suspend_flag(self) -> Path:

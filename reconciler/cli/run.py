@@ -69,6 +69,24 @@ def _opt(*names: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_opt("--git-interval", metavar=_DURATION, help="Fetch this often. [default 15s]")
 @_opt("--git-dir", type=click.Path(path_type=Path), help="Work tree of the git source.")
 @_opt(
+    "--leader-election/--no-leader-election",
+    help="Several replicas: only the holder of a DynamoDB lease runs passes. [default off]",
+)
+@_opt(
+    "--lease-table",
+    help="DynamoDB table of the leases, created on demand. [default reconciler-leases]",
+)
+@_opt(
+    "--lease-name",
+    help="Lease item shared by rival replicas. [default: derived from region + routes source]",
+)
+@_opt(
+    "--lease-duration",
+    metavar=_DURATION,
+    help="Lease validity; renewed every third, a leader stops starting passes after two thirds "
+    "without renewal. [default 15s]",
+)
+@_opt(
     "--sandbox/--no-sandbox",
     help="Start the embedded emulated AWS, seeded, and reconcile against it.",
 )
@@ -115,8 +133,9 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         target,
         allow_mass_delete=settings.allow_mass_delete,
     )
+    lease = _lease_table(settings, target) if settings.leader_election else None
     try:
-        daemon = Daemon(settings, runner)
+        daemon = Daemon(settings, runner, lease=lease)
     except OSError as exc:  # e.g. the HTTP port is taken
         log.error(
             "daemon.http_failed", host=settings.http_host, port=settings.http_port, error=str(exc)
@@ -149,6 +168,15 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         if sandbox is not None:
             sandbox.stop()
     raise SystemExit(code)
+
+
+def _lease_table(settings: DaemonSettings, target: Any) -> Any:
+    from reconciler.daemon.leader import LeaseTable, default_lease_name, holder_identity
+
+    name = settings.lease_name or default_lease_name(*settings.lease_key)
+    lease = LeaseTable(target, settings.lease_table, name, holder_identity())
+    log.info("leader.election", table=lease.table, lease=name, holder=lease.holder)
+    return lease
 
 
 def _banner(daemon: Any, sandbox_url: str | None) -> None:

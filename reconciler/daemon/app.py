@@ -16,9 +16,10 @@ import structlog
 from reconciler.daemon.file_watch import FileWatcher
 from reconciler.daemon.git_source import GitSource, GitSyncError
 from reconciler.daemon.http import HttpServer
+from reconciler.daemon.leader import LeaderElector, LeaderState, LeaseTable
 from reconciler.daemon.metrics import CONTENT_TYPE, DaemonMetrics
 from reconciler.daemon.revision import read_revision
-from reconciler.daemon.status import StatusBoard
+from reconciler.daemon.status import StatusBoard, utc_iso
 from reconciler.daemon.triggers import Trigger
 from reconciler.daemon.worker import Runner, Worker, WorkerConfig
 from reconciler.settings import DaemonSettings
@@ -44,13 +45,25 @@ def worker_config(settings: DaemonSettings) -> WorkerConfig:
 
 
 class Daemon:
-    def __init__(self, settings: DaemonSettings, runner: Runner, *, http: bool = True) -> None:
+    def __init__(
+        self,
+        settings: DaemonSettings,
+        runner: Runner,
+        *,
+        http: bool = True,
+        lease: LeaseTable | None = None,
+    ) -> None:
+        """`lease`: with leader election, the lease this replica competes for."""
         self.settings = settings
         self.routes_dir = settings.resolved_routes_dir
         self.root = settings.resolved_root
         self.metrics = DaemonMetrics()
         self.status = StatusBoard(dry_run=settings.dry_run, self_heal=settings.self_heal)
         routes_dir = self.routes_dir
+        self.elector: LeaderElector | None = None
+        self._was_leader = False
+        if lease is not None:
+            self.elector = LeaderElector(lease, settings.lease_duration, self._leadership)
         self.worker = Worker(
             runner,
             worker_config(settings),
@@ -58,7 +71,9 @@ class Daemon:
             metrics=self.metrics,
             revision_of=lambda: read_revision(routes_dir),
             baseline_file=settings.state_dir / BASELINE_FILE,
+            may_write=self.elector.may_write if self.elector else None,
         )
+        self._init_leader_status()
         self.watcher = FileWatcher()
         self.git: GitSource | None = None
         if settings.git_url and settings.git_dir is not None:
@@ -93,6 +108,8 @@ class Daemon:
         self.watcher.watch_file(self.settings.suspend_flag, self._flag_changed)
         self.watcher.start()
         self.worker.start(suspended=self.settings.suspend_flag.exists())
+        if self.elector is not None:
+            self.elector.start()
         if self.git is not None:
             self.git.start()
         if self.http is not None:
@@ -105,6 +122,11 @@ class Daemon:
             self.git.stop()
         self.worker.stop()
         finished = self.worker.join(timeout)
+        if self.elector is not None:
+            # Released only after the last pass ended: the next leader must not write
+            # while this one still does. A pass that did not end keeps the lease until
+            # it expires (the process exits 1 right after).
+            self.elector.stop(release=finished)
         if self.http is not None:
             self.http.stop()
         return finished
@@ -117,9 +139,15 @@ class Daemon:
             return False, "file watcher is not running"
         if ok and self.git is not None and not self.git.alive():
             return False, "git source poller is not running"
+        if ok and self.elector is not None and not self.elector.alive():
+            return False, "leader election is not running"
         return ok, message
 
     def readyz(self) -> tuple[bool, str]:
+        if self.elector is not None and not self.elector.state.leader:
+            # A standby replica is ready: it is what a rolling deploy brings up before
+            # the old leader goes, and it reconciles nothing it could get wrong.
+            return True, f"standby: {self.elector.state.message}"
         ready, message = self.status.ready()
         if not ready and self.worker.suspended and self.worker.passes_finished == 0:
             # Suspended on purpose before any pass (the flag survived a restart): a probe
@@ -134,6 +162,7 @@ class Daemon:
         out = self.status.snapshot()
         out["routesDir"] = str(self.routes_dir)
         out["suspendFlag"] = str(self.settings.suspend_flag)
+        out.update(self._election_status())
         if self.git is not None:
             out["gitSource"] = {
                 "branch": self.git.branch,
@@ -158,6 +187,45 @@ class Daemon:
     def reconcile(self) -> dict[str, Any]:
         self.worker.request(Trigger.MANUAL)
         return {"requested": True, "suspended": self.worker.suspended}
+
+    # --- leader election --------------------------------------------------------------
+
+    def _init_leader_status(self) -> None:
+        if self.elector is None:
+            self.metrics.leader.set(1)  # a single replica always leads
+            return
+        self.metrics.leader.set(0)
+        state = self.elector.state
+        self.status.set_condition("Leader", "False", state.reason, state.message)
+
+    def _leadership(self, state: LeaderState) -> None:
+        """The elector's news (its thread): condition, metrics, and wake the worker."""
+        if state.leader != self._was_leader:
+            self.metrics.leader_transitions.inc()
+            self._was_leader = state.leader
+        self.metrics.leader.set(1 if state.leader else 0)
+        self.status.set_condition(
+            "Leader", "True" if state.leader else "False", state.reason, state.message
+        )
+        self.worker.leadership_changed(state.leader)
+
+    def _election_status(self) -> dict[str, Any]:
+        if self.elector is None:
+            return {}
+        elector, state = self.elector, self.elector.state
+        current = state.current
+        return {
+            "leader": state.leader,
+            "leaderElection": {
+                "holder": elector.holder,
+                "leaseTable": elector.table.table,
+                "leaseName": elector.table.name,
+                "leaseDurationSeconds": elector.duration,
+                "currentHolder": current.holder if current else None,
+                "leaseExpiresTime": utc_iso(current.expires_at) if current else None,
+                "transitions": elector.transitions,
+            },
+        }
 
     def _flag_changed(self) -> None:
         self.worker.set_suspended(self.settings.suspend_flag.exists(), why="flag file")

@@ -71,6 +71,16 @@ class DaemonMetrics:
         self.pass_running = Gauge(
             "reconciler_pass_in_progress", "1 while a pass is running.", registry=r
         )
+        self.leader = Gauge(
+            "reconciler_leader",
+            "1 while this replica holds the lease and may write (always 1 without election).",
+            registry=r,
+        )
+        self.leader_transitions = Counter(
+            "reconciler_leader_transitions",
+            "Times this replica became leader or stopped being leader.",
+            registry=r,
+        )
         self._revisions: dict[str, str] = {}
 
     def observe_pass(self, report: PassReport, trigger: str) -> None:

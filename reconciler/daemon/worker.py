@@ -59,8 +59,12 @@ class Worker:
         baseline_file: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        may_write: Callable[[], bool] | None = None,
     ) -> None:
         self._runner = runner
+        # With leader election: asked right before a pass starts (and before the real
+        # call of a no-self-heal pass); None = a single replica, always allowed.
+        self._may_write = may_write
         self.config = config
         self.status = status or StatusBoard(dry_run=config.dry_run, self_heal=config.self_heal)
         self.metrics = metrics or DaemonMetrics()
@@ -124,6 +128,21 @@ class Worker:
         self._publish_suspended(suspended)
         log.info("daemon.suspended" if suspended else "daemon.resumed", why=why)
 
+    def leadership_changed(self, leader: bool) -> None:
+        """The elector's news. A new leader runs one pass at once, like a fresh start
+        (level-triggered: it catches up with whatever the old leader left)."""
+        with self._cond:
+            if leader and not self._stopping:
+                self._schedule.request(Trigger.STARTUP)
+            self._cond.notify_all()
+        if not leader:
+            self.status.set_condition(
+                "Reconciling", "False", "Standby", "another replica holds the lease"
+            )
+
+    def _standby(self) -> bool:
+        return self._may_write is not None and not self._may_write()
+
     @property
     def suspended(self) -> bool:
         with self._cond:
@@ -158,7 +177,9 @@ class Worker:
 
         def idle() -> bool:
             return self._running_since is None and (
-                self._suspended or self._schedule.next_due(self._clock()).trigger is None
+                self._suspended
+                or self._standby()
+                or self._schedule.next_due(self._clock()).trigger is None
             )
 
         with self._cond:
@@ -203,6 +224,11 @@ class Worker:
             if self._suspended:
                 self._cond.wait()
                 continue
+            if self._standby():
+                # Triggers stay pending; the elector notifies when this replica leads.
+                # The timeout re-checks in case a notification raced the check.
+                self._cond.wait(timeout=1.0)
+                continue
             due = self._schedule.next_due(self._clock())
             if due.trigger is not None:
                 return due.trigger
@@ -229,10 +255,18 @@ class Worker:
             and not self.config.dry_run
             and report.outcome is Outcome.PLANNED
             and report.desired_digest != self._baseline_digest
+            and not self._lost_lease()
         ):
             log.info("pass.new_input", note="route files changed since last converged: applying")
             report = self._call(False)
         self._record(report, trigger, revision)
+
+    def _lost_lease(self) -> bool:
+        # The dry look may have taken long enough for the lease to go: writing needs it.
+        if self._standby():
+            log.warning("pass.not_applied", reason="lease lost during the dry look")
+            return True
+        return False
 
     def _call(self, dry_run: bool) -> PassReport:
         started = time.monotonic()
