@@ -1,0 +1,208 @@
+"""deploy/: every manifest parses, and carries what the daemon needs (settings that exist,
+probes on the daemon's endpoints and port, the routes volume shared with git-sync, writable
+state, a locked-down container)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from reconciler.settings import DaemonSettings
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+K8S = DEPLOY / "kubernetes"
+SETTINGS = {f"RECONCILER_{name.upper()}" for name in DaemonSettings.model_fields}
+DEFAULT_PORT = DaemonSettings.model_fields["http_port"].default
+
+
+def _documents() -> dict[Path, list[Any]]:
+    out: dict[Path, list[Any]] = {}
+    for path in sorted(DEPLOY.rglob("*")):
+        if path.suffix in (".yaml", ".yml"):
+            out[path] = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+        elif path.suffix == ".json":
+            out[path] = [json.loads(path.read_text())]
+    return out
+
+
+def _k8s(kind: str) -> dict[str, Any]:
+    (doc,) = [d for docs in _documents().values() for d in docs if d.get("kind") == kind]
+    return doc
+
+
+def _env_names_valid(names: list[str]) -> None:
+    for name in names:
+        assert name.startswith("AWS_") or name in SETTINGS, f"{name} is not a daemon setting"
+
+
+def test_every_manifest_parses() -> None:
+    docs = _documents()
+    assert {p.relative_to(DEPLOY).as_posix() for p in docs} >= {
+        "kubernetes/deployment.yaml",
+        "kubernetes/kustomization.yaml",
+        "kubernetes/serviceaccount.yaml",
+        "ecs/task-definition.json",
+        "iam-policy.json",
+    }
+    assert all(docs.values())
+
+
+# -- Kubernetes --------------------------------------------------------------------------
+
+
+def _pod() -> dict[str, Any]:
+    return _k8s("Deployment")["spec"]["template"]
+
+
+def _container(name: str) -> dict[str, Any]:
+    (container,) = [c for c in _pod()["spec"]["containers"] if c["name"] == name]
+    return container
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container.get("env", [])}
+
+
+def test_one_replica_recreated_never_two() -> None:
+    spec = _k8s("Deployment")["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
+
+
+def test_reconciler_container_settings_and_probes() -> None:
+    reconciler = _container("reconciler")
+    env = _env(reconciler)
+    _env_names_valid(list(env))
+    assert reconciler["image"] and reconciler.get("args", ["run"]) == ["run"]
+    port = int(env.get("RECONCILER_HTTP_PORT", DEFAULT_PORT))
+    assert env["RECONCILER_HTTP_HOST"] == "0.0.0.0", "probes come from outside the container"
+    ports = {p["name"]: p["containerPort"] for p in reconciler["ports"]}
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        get = reconciler[probe]["httpGet"]
+        assert get["path"] == path
+        assert ports.get(get["port"], get["port"]) == port
+    annotations = _pod()["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert (
+        int(annotations["prometheus.io/port"]) == port
+        and annotations["prometheus.io/path"] == "/metrics"
+    )
+    assert reconciler["resources"]["requests"] and reconciler["resources"]["limits"]["memory"]
+
+
+def test_routes_come_from_the_git_sync_volume() -> None:
+    reconciler, sync = _container("reconciler"), _container("git-sync")
+    args = dict(a.removeprefix("--").split("=", 1) for a in sync["args"] if "=" in a)
+    sync_mounts = {m["name"]: m["mountPath"] for m in sync["volumeMounts"]}
+    mounts = {m["name"]: m for m in reconciler["volumeMounts"]}
+    shared = [name for name, path in sync_mounts.items() if path == args["root"]]
+    assert shared and shared[0] in mounts, "the reconciler must mount git-sync's root volume"
+    root = mounts[shared[0]]["mountPath"]
+    assert _env(reconciler)["RECONCILER_ROUTES_DIR"] == f"{root}/{args['link']}/routes"
+    volumes = {v["name"]: v for v in _pod()["spec"]["volumes"]}
+    assert "emptyDir" in volumes[shared[0]]
+    (init,) = _pod()["spec"]["initContainers"]
+    assert "--one-time" in init["args"] and init["image"] == sync["image"]
+
+
+def test_state_and_tmp_are_writable_volumes() -> None:
+    reconciler = _container("reconciler")
+    mounts = {m["mountPath"]: m for m in reconciler["volumeMounts"]}
+    state = _env(reconciler)["RECONCILER_STATE_DIR"]
+    for path in (state, "/tmp"):
+        assert path in mounts and not mounts[path].get("readOnly", False), path
+    declared = {v["name"] for v in _pod()["spec"]["volumes"]}
+    for container in [*_pod()["spec"]["containers"], *_pod()["spec"]["initContainers"]]:
+        assert {m["name"] for m in container["volumeMounts"]} <= declared
+
+
+def test_locked_down() -> None:
+    pod = _pod()["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001  # the image's user
+    for container in [*pod["containers"], *pod["initContainers"]]:
+        context = container["securityContext"]
+        assert context["readOnlyRootFilesystem"] is True, container["name"]
+        assert context["allowPrivilegeEscalation"] is False, container["name"]
+        assert context["capabilities"]["drop"] == ["ALL"], container["name"]
+
+
+def test_service_account_is_annotated_for_irsa() -> None:
+    account = _k8s("ServiceAccount")
+    assert re.match(
+        r"^arn:aws:iam::\d{12}:role/.+$",
+        account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+    )
+    assert _pod()["spec"]["serviceAccountName"] == account["metadata"]["name"]
+
+
+def test_service_and_service_monitor_agree() -> None:
+    service, monitor = _k8s("Service"), _k8s("ServiceMonitor")
+    ports = {p["name"]: p for p in service["spec"]["ports"]}
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] in ports and endpoint["path"] == "/metrics"
+    assert ports[endpoint["port"]]["targetPort"] == "http"
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+
+
+def test_kustomization_lists_files_that_exist() -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    for resource in kustomization["resources"]:
+        assert (K8S / resource).is_file(), resource
+    (image,) = kustomization["images"]
+    assert _container("reconciler")["image"].split(":")[0] == image["name"]
+
+
+# -- ECS ---------------------------------------------------------------------------------
+
+
+def _task() -> dict[str, Any]:
+    return json.loads((DEPLOY / "ecs/task-definition.json").read_text())
+
+
+def test_ecs_task_definition() -> None:
+    task = _task()
+    assert re.match(r"^arn:aws:iam::\d{12}:role/.+$", task["taskRoleArn"])
+    (container,) = task["containerDefinitions"]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    secrets = [s["name"] for s in container.get("secrets", [])]
+    _env_names_valid([*env, *secrets])
+    assert container["readonlyRootFilesystem"] is True
+    assert container["user"].split(":")[0] not in ("0", "root")
+    port = int(env.get("RECONCILER_HTTP_PORT", DEFAULT_PORT))
+    assert [p["containerPort"] for p in container["portMappings"]] == [port]
+    assert env["RECONCILER_HTTP_HOST"] == "0.0.0.0"
+    assert container["logConfiguration"]["logDriver"] == "awslogs"
+    mounts = {m["containerPath"]: m["sourceVolume"] for m in container["mountPoints"]}
+    assert {env["RECONCILER_STATE_DIR"], "/tmp"} <= set(mounts)
+    assert set(mounts.values()) <= {v["name"] for v in task["volumes"]}
+    if "RECONCILER_GIT_URL" in [*env, *secrets]:
+        assert env["RECONCILER_GIT_DIR"].startswith(env["RECONCILER_STATE_DIR"] + "/")
+    health = container["healthCheck"]["command"]
+    assert health[0] == "CMD" and health[1:3] == ["python", "-c"]
+
+
+def test_ecs_health_check_is_the_image_health_check() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    (image_check,) = re.findall(r"^HEALTHCHECK .*\\\n\s+CMD (\[.*\])$", dockerfile, re.M)
+    (container,) = _task()["containerDefinitions"]
+    assert container["healthCheck"]["command"][1:] == json.loads(image_check)
+
+
+def test_ecs_service_runs_one_task_never_two() -> None:
+    service = json.loads((DEPLOY / "ecs/service.json").read_text())
+    assert service["desiredCount"] == 1
+    assert service["deploymentConfiguration"]["maximumPercent"] == 100
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in K8S.glob("*.yaml")))
+def test_yaml_has_no_anchors(path: str) -> None:
+    # Older kustomize releases reject YAML anchors; the manifests repeat themselves instead.
+    assert not re.search(r"[&*][A-Za-z]\w*\s*$", (K8S / path).read_text(), re.M)
