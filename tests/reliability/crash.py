@@ -62,21 +62,43 @@ TABLE = "tenant-routing-config-prod"
 LAMBDA = "tenant-router"
 OUTSIDER_KEY = "outsider-key"
 OUTSIDER_VALUE = "outsider.example.com"
-OUTSIDER_ITEM = {"tenantId": {"S": "outsider"}, "accountId": {"S": "9999"}, "note": {"S": "not ours"}}
+OUTSIDER_ITEM = {
+    "tenantId": {"S": "outsider"},
+    "accountId": {"S": "9999"},
+    "note": {"S": "not ours"},
+}
 
 WRITES: dict[str, set[str]] = {
-    "cloudfront": {"CreateKeyValueStore", "CreateFunction", "UpdateFunction", "PublishFunction", "UpdateDistribution"},
+    "cloudfront": {
+        "CreateKeyValueStore",
+        "CreateFunction",
+        "UpdateFunction",
+        "PublishFunction",
+        "UpdateDistribution",
+    },
     KVS_SERVICE: {"UpdateKeys", "PutKey", "DeleteKey"},
     "dynamodb": {"CreateTable", "BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem"},
-    "lambda": {"CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion", "DeleteFunction"},
+    "lambda": {
+        "CreateFunction",
+        "UpdateFunctionCode",
+        "UpdateFunctionConfiguration",
+        "PublishVersion",
+        "DeleteFunction",
+    },
 }
 PUBLISHES = {("cloudfront", "PublishFunction"), ("lambda", "PublishVersion")}
 # Fields of a declared behaviour the reconciler owns (docs/wiring.md); the legacy cache
 # settings go when it changes a behaviour's cache policy.
 OWNED_BEHAVIOUR_FIELDS = (
-    "FunctionAssociations", "LambdaFunctionAssociations", "CachePolicyId", "OriginRequestPolicyId",
-    "ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL",
-)  # fmt: skip
+    "FunctionAssociations",
+    "LambdaFunctionAssociations",
+    "CachePolicyId",
+    "OriginRequestPolicyId",
+    "ForwardedValues",
+    "MinTTL",
+    "DefaultTTL",
+    "MaxTTL",
+)
 DECLARED_PATHS = {"default", "/tenant/*"}
 STRATEGIES = ("before-write", "after-write", "delay")
 
@@ -94,7 +116,11 @@ def extra_tiers(n: int, value: str = "t{:03d}-api.example.com") -> dict[str, str
 
 def extra_tenants(n: int, backend: str = "b{}.example.com") -> list[dict[str, str]]:
     return [
-        {"tenantId": f"tenant{i:03d}", "accountId": str(10000 + i), "defaultBackend": backend.format(i % 7)}
+        {
+            "tenantId": f"tenant{i:03d}",
+            "accountId": str(10000 + i),
+            "defaultBackend": backend.format(i % 7),
+        }
         for i in range(n)
     ]
 
@@ -112,7 +138,9 @@ def write_repo(
         shutil.rmtree(dest)
     shutil.copytree(REPO / "routes", dest / "routes")
     shutil.copytree(
-        REPO / "edge_functions", dest / "edge_functions", ignore=shutil.ignore_patterns("node_modules")
+        REPO / "edge_functions",
+        dest / "edge_functions",
+        ignore=shutil.ignore_patterns("node_modules"),
     )
     tiers_file = dest / "routes/tiers.yaml"
     text = tiers_file.read_text()
@@ -121,10 +149,15 @@ def write_repo(
     text = text.replace(anchor, anchor + "".join(f"    {k}: {v}\n" for k, v in tiers.items()))
     tiers_file.write_text(text.replace("prune: true", f"prune: {str(prune).lower()}"))
     tenants_file = dest / "routes/tenants.yaml"
-    tenants_file.write_text(tenants_file.read_text().replace("prune: true", f"prune: {str(prune).lower()}"))
+    tenants_file.write_text(
+        tenants_file.read_text().replace("prune: true", f"prune: {str(prune).lower()}")
+    )
     (dest / "routes/tenants/extra.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tenants))
     if code_edit:
-        for path in ("edge_functions/tenant_router/index.mjs", "edge_functions/tier_router/index.js"):
+        for path in (
+            "edge_functions/tenant_router/index.mjs",
+            "edge_functions/tier_router/index.js",
+        ):
             f = dest / path
             f.write_text(f.read_text() + f"\n// {code_edit}\n")
     return dest
@@ -159,7 +192,9 @@ CHANGE_SETS = (
         0,
     ),
     # 100 items changed: 4 BatchWriteItem.
-    ChangeSet("table 100 items", BASE, {**BASE, "tenants": extra_tenants(100, "v2-b{}.example.com")}, 0),
+    ChangeSet(
+        "table 100 items", BASE, {**BASE, "tenants": extra_tenants(100, "v2-b{}.example.com")}, 0
+    ),
     # both functions edited: UpdateFunction, PublishFunction, UpdateFunctionCode, PublishVersion,
     # UpdateDistribution.
     ChangeSet("function edits", BASE, {**BASE, "code_edit": "crash-trial edit"}, 1),
@@ -195,7 +230,9 @@ class Recorder:
 
     def __call__(self, call: WireCall) -> None:
         with self._lock:
-            self.calls.append(Recorded(call.service, call.operation, call.method, call.path, call.body))
+            self.calls.append(
+                Recorded(call.service, call.operation, call.method, call.path, call.body)
+            )
         self.first.set()
 
     def writes(self) -> list[Recorded]:
@@ -265,7 +302,8 @@ class Sandbox:
 
     def reset(self) -> None:
         urllib.request.urlopen(
-            urllib.request.Request(f"{self.server.endpoint_url}/moto-api/reset", method="POST"), timeout=30
+            urllib.request.Request(f"{self.server.endpoint_url}/moto-api/reset", method="POST"),
+            timeout=30,
         ).read()
         self.hooks.reset()
         self.recorder.clear()
@@ -284,7 +322,9 @@ class Sandbox:
 
 
 def store_arn(sandbox: Sandbox) -> str:
-    return str(sandbox.client("cloudfront").describe_key_value_store(Name=STORE)["KeyValueStore"]["ARN"])
+    return str(
+        sandbox.client("cloudfront").describe_key_value_store(Name=STORE)["KeyValueStore"]["ARN"]
+    )
 
 
 def plant_outsiders(sandbox: Sandbox) -> None:
@@ -371,7 +411,9 @@ def setup_baseline(sandbox: Sandbox, prepared: Prepared) -> None:
 def prepare(sandbox: Sandbox, change_set: ChangeSet, workdir: Path) -> Prepared:
     """Writes both repos and records the writes of an uninterrupted (in-process) apply."""
     slug = change_set.name.replace(" ", "-").replace("+", "")
-    before = write_repo(workdir / f"{slug}-before", **change_set.before) if change_set.before else None
+    before = (
+        write_repo(workdir / f"{slug}-before", **change_set.before) if change_set.before else None
+    )
     after = write_repo(workdir / f"{slug}-after", **change_set.after)
     prepared = Prepared(change_set, before, after, [], 0.0)
     setup_baseline(sandbox, prepared)
@@ -390,14 +432,26 @@ def kill_label(prepared: Prepared, index: int, strategy: str) -> tuple[str, str]
     phase = phase_of(w)
     nxt = writes[index + 1] if index + 1 < len(writes) else None
     prev = writes[index - 1] if index > 0 else None
-    if strategy == "before-write" and w.operation == "UpdateDistribution" and prev and (prev.service, prev.operation) in PUBLISHES:
+    if (
+        strategy == "before-write"
+        and w.operation == "UpdateDistribution"
+        and prev
+        and (prev.service, prev.operation) in PUBLISHES
+    ):
         phase = "publish->wiring"
-    if strategy == "after-write" and (w.service, w.operation) in PUBLISHES and nxt and nxt.operation == "UpdateDistribution":
+    if (
+        strategy == "after-write"
+        and (w.service, w.operation) in PUBLISHES
+        and nxt
+        and nxt.operation == "UpdateDistribution"
+    ):
         phase = "publish->wiring"
     return phase, f"{strategy} {w.service}.{w.operation} #{index + 1}/{len(writes)}"
 
 
-def run_trial(sandbox: Sandbox, prepared: Prepared, kill: KillPlan, *, timeout: float = 60.0) -> TrialResult:
+def run_trial(
+    sandbox: Sandbox, prepared: Prepared, kill: KillPlan, *, timeout: float = 60.0
+) -> TrialResult:
     cs = prepared.change_set
     started = time.monotonic()
     setup_baseline(sandbox, prepared)
@@ -424,19 +478,38 @@ def run_trial(sandbox: Sandbox, prepared: Prepared, kill: KillPlan, *, timeout: 
             for w in prepared.writes[: kill.write_index]
             if (w.service, w.operation) == (target.service, target.operation)
         )
-        sandbox.hooks.inject(target.service, target.operation, kind="race", action=kill_now, after=earlier, count=1)
+        sandbox.hooks.inject(
+            target.service, target.operation, kind="race", action=kill_now, after=earlier, count=1
+        )
         if kill.strategy == "before-write":
-            sandbox.hooks.inject(target.service, target.operation, kind="reset", after=earlier, count=1)
+            sandbox.hooks.inject(
+                target.service, target.operation, kind="reset", after=earlier, count=1
+            )
         phase, detail = kill_label(prepared, kill.write_index, kill.strategy)
 
     sandbox.recorder.clear()  # from here on: the killed run, then the recovery
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+        ),
+    }
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "reconciler", "--log-format", "json", "apply", "--auto-approve",
-            "--routes-dir", str(prepared.after_repo / "routes"), "--root", str(prepared.after_repo),
-            "--endpoint-url", sandbox.server.endpoint_url,
-        ],  # fmt: skip
+            sys.executable,
+            "-m",
+            "reconciler",
+            "--log-format",
+            "json",
+            "apply",
+            "--auto-approve",
+            "--routes-dir",
+            str(prepared.after_repo / "routes"),
+            "--root",
+            str(prepared.after_repo),
+            "--endpoint-url",
+            sandbox.server.endpoint_url,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -452,8 +525,10 @@ def run_trial(sandbox: Sandbox, prepared: Prepared, kill: KillPlan, *, timeout: 
                 kill_now()
                 last = seen[-1] if seen else None
                 phase = phase_of(last) if last else "plan (no write yet)"
-                if last and (last.service, last.operation) in PUBLISHES and any(
-                    w.operation == "UpdateDistribution" for w in prepared.writes
+                if (
+                    last
+                    and (last.service, last.operation) in PUBLISHES
+                    and any(w.operation == "UpdateDistribution" for w in prepared.writes)
                 ):
                     phase = "publish->wiring"
                 detail = f"delay {kill.delay:.2f}s after {len(seen)} writes"
@@ -468,11 +543,19 @@ def run_trial(sandbox: Sandbox, prepared: Prepared, kill: KillPlan, *, timeout: 
     sandbox.clear_faults()
 
     recovery = _reconciler(prepared.after_repo, sandbox.target).run_pass(dry_run=False)
-    violations = check_invariants(sandbox, prepared, recovery.outcome, recovery.errors, before_config, versions_before)
+    violations = check_invariants(
+        sandbox, prepared, recovery.outcome, recovery.errors, before_config, versions_before
+    )
     return TrialResult(
-        cs.name, kill.strategy, phase, detail, killed.is_set(), recovery.outcome.value, violations,
+        cs.name,
+        kill.strategy,
+        phase,
+        detail,
+        killed.is_set(),
+        recovery.outcome.value,
+        violations,
         time.monotonic() - started,
-    )  # fmt: skip
+    )
 
 
 def _wait_exit(proc: subprocess.Popen[bytes], seconds: float) -> bool:
@@ -512,10 +595,15 @@ def check_invariants(
     live_table = adapters.ddb.observe(TABLE).items
     wrong_items = [k for k, v in table.items.items() if live_table.get(k) != canonical_item(v)]
     if wrong_items:
-        problems.append(f"{len(wrong_items)} declared items missing or wrong, e.g. {wrong_items[:3]}")
+        problems.append(
+            f"{len(wrong_items)} declared items missing or wrong, e.g. {wrong_items[:3]}"
+        )
 
     keys, items = deleted_keys(sandbox.recorder.calls)
-    declared_items = {(k[0], k[1]) for k in ((str(i["tenantId"]["S"]), str(i["accountId"]["S"])) for i in table.items.values())}
+    declared_items = {
+        (k[0], k[1])
+        for k in ((str(i["tenantId"]["S"]), str(i["accountId"]["S"])) for i in table.items.values())
+    }
     if keys & set(store.entries):
         problems.append(f"delete sent for declared keys {sorted(keys & set(store.entries))[:5]}")
     if items & declared_items:
@@ -530,7 +618,10 @@ def check_invariants(
         if live_store.get(OUTSIDER_KEY) != OUTSIDER_VALUE or OUTSIDER_KEY in keys:
             problems.append("the undeclared key was touched with prune off")
         outsider = item_key(canonical_item(OUTSIDER_ITEM), table.key_schema)
-        if live_table.get(outsider) != canonical_item(OUTSIDER_ITEM) or ("outsider", "9999") in items:
+        if (
+            live_table.get(outsider) != canonical_item(OUTSIDER_ITEM)
+            or ("outsider", "9999") in items
+        ):
             problems.append("the undeclared item was touched with prune off")
 
     after_config = distribution_config(sandbox)

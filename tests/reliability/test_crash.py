@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -47,7 +46,9 @@ def server() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture(scope="module")
-def prepared(server: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, crash.Prepared]:
+def prepared(
+    server: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, crash.Prepared]:
     sandbox = crash.Sandbox(server)
     workdir = tmp_path_factory.mktemp("crash")
     return {cs.name: crash.prepare(sandbox, cs, workdir) for cs in crash.CHANGE_SETS}
@@ -78,7 +79,11 @@ def test_the_change_sets_cross_batches(prepared: dict[str, crash.Prepared]) -> N
     assert [crash.phase_of(w) for w in prepared["prune 30+30"].writes] == ["prune"] * 3
 
 
-@pytest.mark.parametrize(("change_set", "strategy", "write", "phase"), POINTS, ids=[f"{p[0]}-{p[1]}-{p[2][1]}{p[2][2]}" for p in POINTS])
+@pytest.mark.parametrize(
+    ("change_set", "strategy", "write", "phase"),
+    POINTS,
+    ids=[f"{p[0]}-{p[1]}-{p[2][1]}{p[2][2]}" for p in POINTS],
+)
 def test_killed_apply_is_finished_by_the_next_pass(
     server: SandboxServer,
     prepared: dict[str, crash.Prepared],
@@ -99,11 +104,15 @@ def test_killed_apply_is_finished_by_the_next_pass(
 def test_a_random_delay_kill(server: SandboxServer, prepared: dict[str, crash.Prepared]) -> None:
     """A kill at a time, not at a request: may land in local work (Node tests, zip build)."""
     p = prepared["function edits"]
-    result = crash.run_trial(crash.Sandbox(server), p, crash.KillPlan("delay", delay=p.apply_seconds / 2))
+    result = crash.run_trial(
+        crash.Sandbox(server), p, crash.KillPlan("delay", delay=p.apply_seconds / 2)
+    )
     assert result.violations == [], result
 
 
-def test_the_invariants_catch_a_lost_key(server: SandboxServer, prepared: dict[str, crash.Prepared]) -> None:
+def test_the_invariants_catch_a_lost_key(
+    server: SandboxServer, prepared: dict[str, crash.Prepared]
+) -> None:
     """The checker is not vacuous: a declared key deleted behind its back is reported."""
     sandbox = crash.Sandbox(server)
     p = prepared["KVS 150 keys"]
@@ -116,7 +125,11 @@ def test_the_invariants_catch_a_lost_key(server: SandboxServer, prepared: dict[s
     Reconciler(p.after_repo / "routes", p.after_repo, sandbox.target).run_pass(dry_run=False)
     kvs = sandbox.client("cloudfront-keyvaluestore")
     arn = crash.store_arn(sandbox)
-    kvs.update_keys(KvsARN=arn, IfMatch=kvs.describe_key_value_store(KvsARN=arn)["ETag"], Deletes=[{"Key": "n05"}])
+    kvs.update_keys(
+        KvsARN=arn,
+        IfMatch=kvs.describe_key_value_store(KvsARN=arn)["ETag"],
+        Deletes=[{"Key": "n05"}],
+    )
     problems = crash.check_invariants(sandbox, p, Outcome.APPLIED, (), config, versions)
     assert any("second plan not empty" in x for x in problems), problems
     assert any("declared keys missing" in x for x in problems), problems
