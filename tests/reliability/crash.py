@@ -525,7 +525,9 @@ def run_trial(
                 kill_now()
                 last = seen[-1] if seen else None
                 phase = phase_of(last) if last else "plan (no write yet)"
-                if (
+                if len(seen) >= len(prepared.writes):
+                    phase = "after the last write"
+                elif (
                     last
                     and (last.service, last.operation) in PUBLISHES
                     and any(w.operation == "UpdateDistribution" for w in prepared.writes)
