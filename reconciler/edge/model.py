@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,6 @@ class OriginTarget:
     connection_timeout: int = 10
     ssl_protocols: tuple[str, ...] = ("TLSv1.2",)
     custom_headers: tuple[tuple[str, str], ...] = ()
-
-    def but(self, **changes: object) -> OriginTarget:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from reconciler.edge import cloudfront_errors as cf_errors
 from reconciler.edge import origin_lambda, viewer_function
@@ -143,7 +144,7 @@ class EdgePipeline:
         origin: OriginTarget,
         origins: Mapping[str, OriginTarget],
         context: Mapping[str, str],
-        bound: Any,
+        bound: FilteringBoundLogger,
     ) -> tuple[ForwardRequest, OriginTarget]:
         function = self._state.viewer_function(arn)
         entries = self._state.kvs_entries(function.kvs_arn) if function.kvs_arn else None
@@ -193,7 +194,7 @@ class EdgePipeline:
         origin: OriginTarget,
         client_ip: str,
         context: Mapping[str, str],
-        bound: Any,
+        bound: FilteringBoundLogger,
     ) -> tuple[ForwardRequest, OriginTarget]:
         arn = str(association["LambdaFunctionARN"])
         request_id = context["request_id"]
@@ -250,7 +251,9 @@ class EdgePipeline:
 
     # -- the origin ------------------------------------------------------------------------
 
-    def _backend_for(self, origin: OriginTarget, request_id: str, bound: Any) -> BackendAddress:
+    def _backend_for(
+        self, origin: OriginTarget, request_id: str, bound: FilteringBoundLogger
+    ) -> BackendAddress:
         backend = self._backends.address(origin.domain_name)
         if backend is None:
             # A reconcile pass may have introduced a domain since the edge started.

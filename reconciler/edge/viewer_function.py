@@ -8,6 +8,8 @@ URL-decoded).
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -128,12 +130,7 @@ def response_from_function(output: Mapping[str, Any]) -> EdgeResponse:
     body = output.get("body", "")
     if isinstance(body, Mapping):
         data = str(body.get("data", ""))
-        if body.get("encoding") == "base64":
-            import base64
-
-            raw = base64.b64decode(data)
-        else:
-            raw = data.encode()
+        raw = base64.b64decode(data) if body.get("encoding") == "base64" else data.encode()
     else:
         raw = str(body).encode()
     return EdgeResponse(
@@ -169,7 +166,7 @@ def apply_origin_changes(
 
 
 def _override(origin: OriginTarget, args: Mapping[str, Any]) -> OriginTarget:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if "domainName" in args:
         changes["domain_name"] = str(args["domainName"])
     if "originPath" in args:
@@ -191,4 +188,4 @@ def _override(origin: OriginTarget, args: Mapping[str, Any]) -> OriginTarget:
         changes["custom_headers"] = tuple(
             (str(k), str(v)) for k, v in args["customHeaders"].items()
         )
-    return origin.but(**changes)
+    return dataclasses.replace(origin, **changes)
