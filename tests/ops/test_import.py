@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from reconciler.aws.clients import AwsTarget
 from reconciler.cli import main
+from reconciler.core.model import Action, ResourceKind
 from reconciler.importer import ImportError_, ImportRequest, run_import
 from reconciler.importer.functions import _unpack
 from reconciler.importer.policy import origin_patterns
@@ -148,16 +149,46 @@ def test_a_hand_zipped_lambda_is_adopted_with_a_note(
     tenant["LambdaFunctionAssociations"]["Items"][0]["LambdaFunctionARN"] = version
     cf.update_distribution(Id=summary["Id"], IfMatch=got["ETag"], DistributionConfig=config)
 
-    result = run_import(
-        ImportRequest(out=tmp_path / "adopted", distribution_comments=(COMMENT,)), live
-    )
+    out = tmp_path / "adopted"
+    result = run_import(ImportRequest(out=out, distribution_comments=(COMMENT,)), live)
     assert result.errors == []
     assert any("was not built by the reconciler" in n for n in result.notes), result.notes
-    assert (
-        (tmp_path / "adopted/edge_functions/tenant-router/index.mjs")
-        .read_text()
-        .startswith("export")
+    assert (out / "edge_functions/tenant-router/index.mjs").read_text().startswith("export")
+    # What the note says the first apply does: the same files, rebuilt, as one new version.
+    plan = Reconciler(out / "routes", out, live).run_pass(dry_run=True).plan
+    assert plan is not None
+    assert {(c.address.kind, c.action) for c in plan.changes} == {
+        (ResourceKind.LAMBDA_FUNCTION, Action.UPDATE),
+        (ResourceKind.LAMBDA_FUNCTION, Action.PUBLISH),
+        (ResourceKind.DISTRIBUTION_BEHAVIOR, Action.UPDATE),
+    }
+
+
+def test_unpublished_cloudfront_edits_are_noted_and_live_is_declared(
+    live: AwsTarget,
+    aws,
+    repo: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    cf = aws.client("cloudfront")
+    described = cf.describe_function(Name="tier-router", Stage="DEVELOPMENT")
+    cf.update_function(
+        Name="tier-router",
+        IfMatch=described["ETag"],
+        FunctionConfig=described["FunctionSummary"]["FunctionConfig"],
+        FunctionCode=b"function handler(event) { return event.request; }\n",
     )
+    out = tmp_path / "adopted"
+    result = run_import(ImportRequest(out=out, distribution_comments=(COMMENT,)), live)
+    assert any("DEVELOPMENT differs from LIVE" in n for n in result.notes), result.notes
+    assert (out / "edge_functions/tier-router/index.js").read_bytes() == (
+        repo / "edge_functions/tier_router/index.js"
+    ).read_bytes()
+    plan = Reconciler(out / "routes", out, live).run_pass(dry_run=True).plan
+    assert plan is not None
+    assert [(c.address.kind, c.action) for c in plan.changes] == [
+        (ResourceKind.CLOUDFRONT_FUNCTION, Action.UPDATE)
+    ]
 
 
 def test_nothing_to_import_is_an_error(tmp_path: Path) -> None:
