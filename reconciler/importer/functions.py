@@ -25,9 +25,10 @@ from pydantic import ValidationError
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.aws.errors import error_code
 from reconciler.aws.lambda_edge import EDGE_REGION
-from reconciler.functions.package_zip import CONFIG_NAME, build_package
+from reconciler.functions.package_zip import CONFIG_NAME, PackageError, build_package
 from reconciler.importer.model import ImportError_
 from reconciler.routes import CloudFrontFunction, LambdaEdgeFunction
+from reconciler.settings import redact_url
 
 FUNCTIONS_FOLDER = "edge_functions"
 # Lambda's own limit for an unzipped package is 250 MB; an origin-event zip is <= 50 MB.
@@ -41,12 +42,17 @@ FetchCode = Callable[[str], bytes]
 
 
 def fetch_code(url: str) -> bytes:
+    # The URL is presigned: its signature must not end up in a terminal or a log.
+    shown = redact_url(url)
     if not url.startswith(("https://", "http://")):
-        raise ImportError_(f"cannot download a Lambda package from {url!r}")
-    with urllib.request.urlopen(url, timeout=60) as resp:  # the scheme is checked above
-        data: bytes = resp.read(MAX_ZIP_BYTES + 1)
+        raise ImportError_(f"cannot download a Lambda package from {shown}")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp:  # the scheme is checked above
+            data: bytes = resp.read(MAX_ZIP_BYTES + 1)
+    except OSError as exc:
+        raise ImportError_(f"downloading the Lambda package from {shown} failed: {exc}") from exc
     if len(data) > MAX_ZIP_BYTES:
-        raise ImportError_(f"Lambda package at {url} is larger than {MAX_ZIP_BYTES} bytes")
+        raise ImportError_(f"Lambda package at {shown} is larger than {MAX_ZIP_BYTES} bytes")
     return data
 
 
@@ -183,7 +189,14 @@ class FunctionImporter:
                 path = Path(tmp, rel)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
-            rebuilt = build_package(Path(tmp), config).code_sha256
+            try:
+                rebuilt = build_package(Path(tmp), config).code_sha256
+            except PackageError as exc:
+                into.notes.append(
+                    f"lambda {name}: the reconciler cannot build a package from these files "
+                    f"({exc}); plans fail until the folder is changed accordingly"
+                )
+                return
         if rebuilt != live_sha:
             into.notes.append(
                 f"lambda {name}: version {version}'s package was not built by the reconciler "

@@ -16,7 +16,7 @@ from reconciler.aws.clients import AwsTarget
 from reconciler.cli import main
 from reconciler.core.model import Action, ResourceKind
 from reconciler.importer import ImportError_, ImportRequest, run_import
-from reconciler.importer.functions import _unpack
+from reconciler.importer.functions import FunctionImporter, ImportedFunctions, _unpack, fetch_code
 from reconciler.importer.policy import origin_patterns
 from reconciler.importer.values import json_line, route_item
 from reconciler.pass_report import Outcome
@@ -243,3 +243,20 @@ def test_unsafe_package_paths_are_refused(name: str) -> None:
         archive.writestr(name, "x")
     with pytest.raises(ImportError_, match="unsafe path"):
         _unpack(buffer.getvalue(), "fn:1")
+
+
+def test_a_package_the_reconciler_cannot_rebuild_is_noted() -> None:
+    into = ImportedFunctions()
+    importer = FunctionImporter(AwsTarget(endpoint_url="http://127.0.0.1:9"))
+    files = {
+        "index.mjs": b"export const handler = 1;\n",
+        "package.json": b'{"dependencies": {"x": "1"}}',
+    }
+    importer._compare_package("fn", 1, files, {}, "sha", into)
+    assert len(into.notes) == 1 and "cannot build a package" in into.notes[0], into.notes
+
+
+def test_a_failed_download_does_not_show_the_presigned_signature() -> None:
+    with pytest.raises(ImportError_) as failed:
+        fetch_code("http://127.0.0.1:9/pkg.zip?X-Amz-Signature=s3cr3t")
+    assert "s3cr3t" not in str(failed.value) and "X-Amz-Signature=***" in str(failed.value)
