@@ -16,7 +16,7 @@ from reconciler.routes.repo_paths import PathProblem, check_relative, inside
 _Reporter = Callable[[str, str, str], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemSource:
     file: str
     line: int
