@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,7 +19,7 @@ from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponen
 
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.aws.errors import ErrorClass, ReconcileError, error_code
-from reconciler.core.attribute_values import Item, canonical_item
+from reconciler.core.attribute_values import Item, ValueInterner, canonical_item
 from reconciler.core.schedule import TableWrite
 from reconciler.core.state import (
     ItemKey,
@@ -54,31 +55,28 @@ class DynamoDbAdapter:
         schema = _key_schema(table)
         size = int(table.get("TableSizeBytes", 0) or 0)
         segments = max(1, min(MAX_SEGMENTS, size // SEGMENT_BYTES + 1))
-        items: dict[ItemKey, Item] = {}
-        digest = hashlib.sha256()
+        interner = ValueInterner()  # one shared value per distinct string: memory at 100k items
+
+        def read(segment: int | None) -> list[Item]:
+            # Canonicalised page by page, so the raw pages do not pile up beside the result.
+            return observed_items(self._pages(name, segment, segments), interner)
+
         if segments == 1:
-            scanned = [self._scan(name, None, 1)]
+            scanned = [read(None)]
         else:
             with ThreadPoolExecutor(max_workers=segments) as pool:
-                scanned = list(pool.map(lambda s: self._scan(name, s, segments), range(segments)))
-        for part in scanned:
-            for raw in part:
-                item = canonical_item(raw)
-                items[item_key(item, schema)] = item
-        for key in sorted(items):
-            digest.update(json.dumps([key, items[key]], sort_keys=True).encode())
+                scanned = list(pool.map(read, range(segments)))
+        items = {item_key(item, schema): item for part in scanned for item in part}
         return ObservedTable(
-            name=name, exists=True, key_schema=schema, items=items, digest=digest.hexdigest()[:16]
+            name=name, exists=True, key_schema=schema, items=items, digest=table_digest(items)
         )
 
-    def _scan(self, name: str, segment: int | None, total: int) -> list[dict[str, Any]]:
+    def _pages(self, name: str, segment: int | None, total: int) -> Iterator[list[dict[str, Any]]]:
         kwargs: dict[str, Any] = {"TableName": name, "ConsistentRead": True}
         if segment is not None:
             kwargs.update(Segment=segment, TotalSegments=total)
-        out: list[dict[str, Any]] = []
         for page in self._ddb.get_paginator("scan").paginate(**kwargs):
-            out.extend(page.get("Items", []))
-        return out
+            yield page.get("Items", [])
 
     def create(self, name: str, schema: KeySchema, timeout: float = 300.0) -> None:
         attrs = [schema.partition] + ([schema.sort] if schema.sort else [])
@@ -125,6 +123,19 @@ class DynamoDbAdapter:
                 ErrorClass.RETRYABLE,
                 "UnprocessedItems",
             )
+
+
+def observed_items(pages: Iterable[Iterable[Mapping[str, Any]]], interner: ValueInterner) -> list[Item]:
+    """Scan pages (boto3's wire form) -> canonical items sharing their values."""
+    return [canonical_item(raw, interner) for page in pages for raw in page]
+
+
+def table_digest(items: Mapping[ItemKey, Item]) -> str:
+    """What a saved plan compares to tell that the table changed since it was read."""
+    digest = hashlib.sha256()
+    for key in sorted(items):
+        digest.update(json.dumps([key, items[key]], sort_keys=True).encode())
+    return digest.hexdigest()[:16]
 
 
 def _key_schema(table: dict[str, Any]) -> KeySchema:

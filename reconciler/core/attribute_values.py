@@ -68,11 +68,65 @@ def canonical_attribute_value(value: AttributeValue) -> AttributeValue:
     return {tag: inner}
 
 
-def canonical_item(item: Mapping[str, AttributeValue]) -> Item:
+class ValueInterner:
+    """One shared wire value per distinct string or integer, across the items of a table.
+
+    100k tenants repeat a handful of tiers, accounts and backends: sharing their
+    `{"S": ...}` values (and the attribute names) instead of holding one dict per
+    attribute per item is most of a large table's memory. Wire values are treated as
+    immutable everywhere (the diff compares, the executor sends), so sharing is safe.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._strings: dict[str, AttributeValue] = {}
+        self._numbers: dict[object, AttributeValue] = {}
+
+    def name(self, name: str) -> str:
+        return self._names.setdefault(name, name)
+
+    def python(self, value: Any) -> AttributeValue:
+        """`to_attribute_value`, shared for strings and integers."""
+        kind = type(value)
+        if kind is str:
+            found = self._strings.get(value)
+            if found is None:
+                found = self._strings[value] = {"S": value}
+            return found
+        if kind is int:  # not bool; str(int) is already DynamoDB's canonical form
+            found = self._numbers.get(value)
+            if found is None:
+                found = self._numbers[value] = {"N": str(value)}
+            return found
+        return to_attribute_value(value)
+
+    def wire(self, value: AttributeValue) -> AttributeValue:
+        """`canonical_attribute_value`, shared for strings and numbers."""
+        if len(value) == 1:
+            if "S" in value:
+                inner = value["S"]
+                found = self._strings.get(inner)
+                if found is None:
+                    found = self._strings[inner] = {"S": inner}
+                return found
+            if "N" in value:
+                raw = value["N"]
+                found = self._numbers.get(("N", raw))
+                if found is None:
+                    found = self._numbers[("N", raw)] = {"N": canonical_number(raw)}
+                return found
+        return canonical_attribute_value(value)
+
+
+def canonical_item(item: Mapping[str, AttributeValue], interner: ValueInterner | None = None) -> Item:
+    if interner is not None:
+        return {interner.name(name): interner.wire(v) for name, v in item.items()}
     return {name: canonical_attribute_value(v) for name, v in item.items()}
 
 
-def item_from_python(values: Mapping[str, Any]) -> Item:
+def item_from_python(values: Mapping[str, Any], interner: ValueInterner | None = None) -> Item:
+    if interner is not None:
+        return {interner.name(str(name)): interner.python(v) for name, v in values.items()}
     return {str(name): to_attribute_value(v) for name, v in values.items()}
 
 
