@@ -91,6 +91,13 @@ class EdgePipeline:
         except EdgeStateError as exc:
             log.error("edge.state_unavailable", request_id=request_id, error=str(exc))
             response = cf_errors.error_page(502, cf_errors.ORIGIN_UNREACHABLE, request_id, str(exc))
+        except Exception as exc:
+            # A bug here (or a state AWS would have refused) must still answer the viewer,
+            # not reset the connection: a 502 that names it, and the traceback in the log.
+            log.exception("edge.internal_error", request_id=request_id)
+            response = cf_errors.error_page(
+                502, cf_errors.ORIGIN_UNREACHABLE, request_id, f"local edge error: {exc!r}"
+            )
         return cf_errors.with_cloudfront_headers(response, request_id, domain)
 
     def _route(

@@ -246,3 +246,21 @@ def test_smoke_reports_a_wrong_backend(seeded: AwsTarget, edge: LocalEdge) -> No
     )
     assert not result.ok
     assert result.line().startswith("FAIL wrong: GET /pets -> 200 from basic-api.example.com")
+
+
+def test_lambda_containers_stay_warm_and_may_answer_themselves(
+    seeded: AwsTarget, edge: LocalEdge
+) -> None:
+    # Module-level state survives between invocations of one container, as at the edge.
+    _publish_lambda(
+        seeded,
+        "counter",
+        "let calls = 0;\n"
+        "export const handler = async () => ({ status: '200', statusDescription: 'OK',\n"
+        "  headers: { 'content-type': [{ key: 'Content-Type', value: 'text/plain' }] },\n"
+        "  body: String(++calls) });\n",
+    )
+    first = _send(edge, "/tenant/orders", b"{}", "POST")
+    second = _send(edge, "/tenant/orders", b"{}", "POST")
+    assert (first[0], first[2], second[2]) == (200, b"1", b"2")
+    assert first[1]["X-Cache"] == "LambdaGeneratedResponse from cloudfront"
