@@ -54,8 +54,12 @@ def request_event(
     distribution_domain: str,
     request_id: str,
 ) -> dict[str, Any]:
-    host = request.host or origin.domain_name
-    headers = [("Host", host), *((k, v) for k, v in request.headers if k.lower() != "host")]
+    headers = list(request.headers)
+    if event_type == "origin-request":
+        # By now CloudFront has chosen the Host it sends: the origin's domain name
+        # (AllViewerExceptHostHeader) unless a function set one.
+        host = request.host or origin.domain_name
+        headers = [("Host", host), *((k, v) for k, v in headers if k.lower() != "host")]
     cf_request: dict[str, Any] = {
         "clientIp": client_ip,
         "headers": _grouped_headers(headers),
@@ -128,8 +132,11 @@ def forward_from_lambda(
     changed_origin = origin
     if event_type == "origin-request" and "origin" in output:
         changed_origin = _origin_from_object(output["origin"])
-    # The event carried Host = the origin's domain; only a different value is a choice.
-    chosen_host = host if host is not None and host != origin.domain_name else before.host
+    # At origin-request the event carried Host = the origin's domain, so only a different
+    # value is the function's choice; at viewer-request Host is still the viewer's.
+    chosen_host = before.host
+    if event_type == "origin-request" and host is not None and host != origin.domain_name:
+        chosen_host = host
     forward = ForwardRequest(
         method=before.method,
         uri=output["uri"],

@@ -190,6 +190,8 @@ def test_no_body_and_no_origin_unless_configured() -> None:
     )
     assert "body" not in _cf_request(event)
     assert "origin" not in _cf_request(event)  # request.origin exists at origin events only
+    # At viewer-request the Host header is still the viewer's.
+    assert _cf_request(event)["headers"]["host"] == [{"key": "Host", "value": "viewer.example"}]
 
 
 def test_lambda_origin_and_host_changes_are_applied() -> None:
