@@ -6,13 +6,15 @@ because every step is idempotent against the state the next pass observes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import structlog
+from botocore.exceptions import ClientError
 
 from reconciler.aws.dynamodb import DynamoDbAdapter
-from reconciler.aws.errors import ErrorClass, ReconcileError
+from reconciler.aws.errors import ConflictError, ErrorClass, ReconcileError, error_code
 from reconciler.aws.kvs import KvsAdapter
 from reconciler.core.model import Address, Change, Plan, ResourceKind
 from reconciler.core.schedule import CreateStore, CreateTable, KvsWrite, Step, TableWrite, schedule
@@ -64,13 +66,15 @@ class DataExecutor:
         self, step: Step, etags: dict[str, str], by_address: Mapping[Address, Change], result: ApplyResult
     ) -> None:
         if isinstance(step, CreateStore):
-            arn = self.kvs.create(step.store, step.comment)
+            with _exists_now("store", step.store, "EntityAlreadyExists"):
+                arn = self.kvs.create(step.store, step.comment)
             self.store_arns[step.store] = arn
             etags[step.store] = self.kvs.etag(arn)
             result.write_calls += 1
             self._applied(by_address[Address(ResourceKind.KEY_VALUE_STORE, step.store)], result)
         elif isinstance(step, CreateTable):
-            self.ddb.create(step.table, self.key_schemas[step.table])
+            with _exists_now("table", step.table, "ResourceInUseException"):
+                self.ddb.create(step.table, self.key_schemas[step.table])
             result.write_calls += 1
             self._applied(by_address[Address(ResourceKind.TABLE, step.table)], result)
         elif isinstance(step, KvsWrite):
@@ -95,3 +99,20 @@ class DataExecutor:
             action=change.action.value,
             kind=change.address.kind.value,
         )
+
+
+@contextmanager
+def _exists_now(kind: str, name: str, code: str) -> Iterator[None]:
+    """A create that finds its resource there: the plan saw it absent, so either our own
+    earlier attempt landed and its answer was lost (a connection reset, then botocore's
+    retry) or another writer created it. Either way: re-read and re-plan, not fail."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) != code:
+            raise
+        raise ConflictError(
+            f"{kind} {name} exists though it was absent when read (a lost answer to our own "
+            "create, or another writer); re-plan",
+            code,
+        ) from exc

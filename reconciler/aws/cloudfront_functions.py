@@ -163,6 +163,12 @@ class CloudFrontFunctionsAdapter:
                     f"cloudfront function {name} changed since it was read (stale ETag)",
                     error_code(exc),
                 ) from exc
+            if error_code(exc) == "FunctionAlreadyExists":
+                # Absent when read: our own create whose answer was lost, or another writer.
+                raise ConflictError(
+                    f"cloudfront function {name} exists though it was absent when read; re-plan",
+                    error_code(exc),
+                ) from exc
             raise
 
     def _etag_of(self, name: str, resp: Mapping[str, Any]) -> str:

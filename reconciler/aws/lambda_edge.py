@@ -137,17 +137,28 @@ class LambdaEdgeAdapter:
 
     def create(self, fn: DesiredLambdaFunction, zip_bytes: bytes) -> None:
         # Publish=False: a version is published only after the update settled, by publish().
-        self._lambda.create_function(
-            FunctionName=fn.name,
-            Runtime=fn.runtime,
-            Role=fn.role,
-            Handler=fn.handler,
-            MemorySize=fn.memory,
-            Timeout=fn.timeout,
-            Code={"ZipFile": zip_bytes},
-            Publish=False,
-            Description="managed by reconciler",
-        )
+        try:
+            self._lambda.create_function(
+                FunctionName=fn.name,
+                Runtime=fn.runtime,
+                Role=fn.role,
+                Handler=fn.handler,
+                MemorySize=fn.memory,
+                Timeout=fn.timeout,
+                Code={"ZipFile": zip_bytes},
+                Publish=False,
+                Description="managed by reconciler",
+            )
+        except ClientError as exc:
+            # AWS: "Function already exist: <name>" (the same code also means "an update
+            # is in progress", which stays retryable). Absent when read: our own create
+            # whose answer was lost (a reset, then botocore's retry), or another writer.
+            if error_code(exc) == "ResourceConflictException" and "already exist" in str(exc):
+                raise ConflictError(
+                    f"lambda {fn.name} exists though it was absent when read; re-plan",
+                    error_code(exc),
+                ) from exc
+            raise
         self._wait(fn.name, "function_active")
 
     def update_code(self, fn: DesiredLambdaFunction, zip_bytes: bytes) -> None:
