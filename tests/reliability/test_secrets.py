@@ -47,11 +47,19 @@ NOBODY = 65534
 
 def _repo_with_values(dest: Path) -> Path:
     shutil.copytree(REPO / "routes", dest / "routes")
-    shutil.copytree(REPO / "edge_functions", dest / "edge_functions", ignore=shutil.ignore_patterns("node_modules"))
+    shutil.copytree(
+        REPO / "edge_functions",
+        dest / "edge_functions",
+        ignore=shutil.ignore_patterns("node_modules"),
+    )
     tiers = dest / "routes/tiers.yaml"
-    tiers.write_text(tiers.read_text().replace("premium: premium-api.example.com", f"premium: {KVS_VALUE}"))
+    tiers.write_text(
+        tiers.read_text().replace("premium: premium-api.example.com", f"premium: {KVS_VALUE}")
+    )
     with (dest / "routes/tenants/sample.jsonl").open("a") as f:
-        f.write(json.dumps({"tenantId": "zz", "accountId": "1", "defaultBackend": ITEM_VALUE}) + "\n")
+        f.write(
+            json.dumps({"tenantId": "zz", "accountId": "1", "defaultBackend": ITEM_VALUE}) + "\n"
+        )
     return dest
 
 
@@ -85,9 +93,20 @@ def test_apply_logs_no_credentials_and_no_values(seeded_endpoint: str, tmp_path:
     home.mkdir()
     out = subprocess.run(
         [
-            sys.executable, "-m", "reconciler", "--log-format", "json", "--log-level", "debug",
-            "apply", "--auto-approve", "--routes-dir", str(repo / "routes"), "--root", str(repo),
-        ],  # fmt: skip
+            sys.executable,
+            "-m",
+            "reconciler",
+            "--log-format",
+            "json",
+            "--log-level",
+            "debug",
+            "apply",
+            "--auto-approve",
+            "--routes-dir",
+            str(repo / "routes"),
+            "--root",
+            str(repo),
+        ],
         env=_env(seeded_endpoint, home),
         capture_output=True,
         text=True,
@@ -98,7 +117,9 @@ def test_apply_logs_no_credentials_and_no_values(seeded_endpoint: str, tmp_path:
     log_lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert any('"change_applied"' in line for line in log_lines)  # the log does say what changed
     assert _leaks(out.stdout, values=False) == []
-    assert [(line, _leaks(line, values=True)) for line in log_lines if _leaks(line, values=True)] == []
+    assert [
+        (line, _leaks(line, values=True)) for line in log_lines if _leaks(line, values=True)
+    ] == []
 
 
 @pytest.fixture
@@ -118,7 +139,9 @@ def _tree_digest(root: Path) -> dict[str, str]:
     }
 
 
-def _wait_for_event(log: Path, proc: subprocess.Popen[bytes], event: str, timeout: float, **fields: Any) -> dict[str, Any]:
+def _wait_for_event(
+    log: Path, proc: subprocess.Popen[bytes], event: str, timeout: float, **fields: Any
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for line in log.read_text().splitlines():
@@ -132,8 +155,13 @@ def _wait_for_event(log: Path, proc: subprocess.Popen[bytes], event: str, timeou
     raise AssertionError(f"no {event} {fields} within {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv to drop to nobody")
-def test_daemon_runs_as_nobody_on_a_read_only_repo_and_logs_no_secrets(seeded_endpoint: str, scratch: Path) -> None:
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and setpriv to drop to nobody",
+)
+def test_daemon_runs_as_nobody_on_a_read_only_repo_and_logs_no_secrets(
+    seeded_endpoint: str, scratch: Path
+) -> None:
     repo = _repo_with_values(scratch / "repo")
     for p in [repo, *repo.rglob("*")]:
         p.chmod(0o555 if p.is_dir() else 0o444)  # root-owned and read-only: nobody cannot write
@@ -146,12 +174,31 @@ def test_daemon_runs_as_nobody_on_a_read_only_repo_and_logs_no_secrets(seeded_en
     with log.open("w") as sink:
         proc = subprocess.Popen(
             [
-                "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                sys.executable, "-m", "reconciler", "--log-format", "json", "--log-level", "debug",
-                "run", "--routes-dir", str(repo / "routes"), "--root", str(repo),
-                "--endpoint-url", seeded_endpoint, "--http-port", "0", "--state-dir", str(state),
-                "--resync-interval", "0",
-            ],  # fmt: skip
+                "setpriv",
+                f"--reuid={NOBODY}",
+                f"--regid={NOBODY}",
+                "--clear-groups",
+                sys.executable,
+                "-m",
+                "reconciler",
+                "--log-format",
+                "json",
+                "--log-level",
+                "debug",
+                "run",
+                "--routes-dir",
+                str(repo / "routes"),
+                "--root",
+                str(repo),
+                "--endpoint-url",
+                seeded_endpoint,
+                "--http-port",
+                "0",
+                "--state-dir",
+                str(state),
+                "--resync-interval",
+                "0",
+            ],
             cwd=home,
             env=_env(seeded_endpoint, home),
             stdout=sink,
@@ -171,7 +218,11 @@ def test_daemon_runs_as_nobody_on_a_read_only_repo_and_logs_no_secrets(seeded_en
     text = log.read_text()
     assert [line for line in text.splitlines() if _leaks(line, values=True)] == []
     assert _tree_digest(repo) == before
-    written = sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*") if p.is_file() and p.stat().st_uid == NOBODY)
+    written = sorted(
+        str(p.relative_to(scratch))
+        for p in scratch.rglob("*")
+        if p.is_file() and p.stat().st_uid == NOBODY
+    )
     assert all(w.startswith(("state/", "home/")) for w in written), written
 
 
@@ -182,10 +233,23 @@ def test_a_git_url_token_never_reaches_the_log(scratch: Path, seeded_endpoint: s
     home.mkdir()
     out = subprocess.run(
         [
-            sys.executable, "-m", "reconciler", "--log-format", "json", "--log-level", "debug",
-            "run", "--git-url", f"http://gituser:{GIT_TOKEN}@127.0.0.1:9/routes.git",
-            "--git-dir", str(scratch / "checkout"), "--http-port", "0", "--state-dir", str(scratch / "state"),
-        ],  # fmt: skip
+            sys.executable,
+            "-m",
+            "reconciler",
+            "--log-format",
+            "json",
+            "--log-level",
+            "debug",
+            "run",
+            "--git-url",
+            f"http://gituser:{GIT_TOKEN}@127.0.0.1:9/routes.git",
+            "--git-dir",
+            str(scratch / "checkout"),
+            "--http-port",
+            "0",
+            "--state-dir",
+            str(scratch / "state"),
+        ],
         env={**_env(seeded_endpoint, home), "GIT_TERMINAL_PROMPT": "0"},
         capture_output=True,
         text=True,
