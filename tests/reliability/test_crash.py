@@ -31,7 +31,7 @@ POINTS = [
     ("prune 30+30", "before-write", ("cloudfront-keyvaluestore", "UpdateKeys", 1), "prune"),
     ("prune 30+30", "after-write", ("dynamodb", "BatchWriteItem", 2), "prune"),
 ]
-SETS = {cs.name: cs for cs in crash.CHANGE_SETS}
+pytestmark = pytest.mark.slow  # about 40 s: 11 reconciler subprocesses killed and recovered
 
 
 @pytest.fixture(scope="module")

@@ -209,6 +209,9 @@ def test_daemon_runs_as_nobody_on_a_read_only_repo_and_logs_no_secrets(
             _wait_for_event(log, proc, "pass.finished", 60, outcome="applied")
             with urllib.request.urlopen(started["http_url"] + "/readyz", timeout=5) as ready:
                 assert ready.status == 200
+            for path in ("/status", "/metrics"):  # what the daemon shows is checked too
+                with urllib.request.urlopen(started["http_url"] + path, timeout=5) as page:
+                    assert _leaks(page.read().decode(), values=True) == [], path
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
         finally:
