@@ -248,11 +248,12 @@ class LeaderElector:
         """One acquire or renew attempt (+ step-down check); returns seconds to the next."""
         self._expire_if_due()
         leading = self.may_write()
-        sent_mono, sent_wall = self._mono(), self._wall()
         try:
             if not self._table_ready:
                 self.table.ensure_table()
                 self._table_ready = True
+            # Taken right before the call that sets the expiry, never earlier.
+            sent_mono, sent_wall = self._mono(), self._wall()
             if leading:
                 attempt = self.table.renew(sent_wall, self.duration)
             else:
@@ -262,7 +263,8 @@ class LeaderElector:
             return self._after_error()
         if attempt.held:
             self._held(sent_mono, attempt.current, renewed=leading)
-            return self.renew_every
+            # Counted from the send: a slow call must not push the renewal to the deadline.
+            return max(0.0, sent_mono + self.renew_every - self._mono())
         self._not_held(attempt.current, lost=leading)
         return self._wait_for(attempt.current)
 

@@ -1,6 +1,10 @@
 """Two `reconciler run --leader-election` daemons on the same routes and the same emulated
 AWS (`reconciler sandbox` in a third process): one writes, the other stands by; SIGKILL
-the leader and the other takes over within the lease time.
+the leader and the other takes over within the lease time; a third joins as a standby
+and SIGTERM of the leader hands over at once (the lease is released).
+
+One scenario, one sandbox: the first pass (functions tested and published) is the slow
+part and happens once.
 
 Writes are counted twice: per daemon (its /metrics) and on the wire (the sandbox's call
 counts), so "exactly one writes" is not taken on the daemons' word.
@@ -82,7 +86,7 @@ class ElectedDaemon(DaemonProcess):
                 sys.executable, "-m", "reconciler", "--log-format", "json", "run",
                 "--endpoint-url", sandbox.url, "--routes-dir", str(routes),
                 "--http-port", "0", "--state-dir", str(tmp / name / "state"),
-                "--debounce", "200ms", "--resync-interval", "1h",
+                "--debounce", "200ms", "--resync-interval", "1h", "--backoff-max", "2s",
                 "--leader-election", "--lease-duration", f"{LEASE_SECONDS}s",
             ],
             cwd=tmp,
@@ -102,15 +106,25 @@ class ElectedDaemon(DaemonProcess):
         return self.metric("reconciler_changes_applied_total")
 
 
+def converged_leader(daemons: list[ElectedDaemon]) -> ElectedDaemon | None:
+    """The leader, once a pass of it converged. The first pass may fail and be retried:
+    the sandbox's TestFunction compute figure is wall time and can exceed the threshold
+    on a busy machine (docs/lifecycle.md), which is not what these tests are about."""
+    for d in daemons:
+        if d.leader() and d.status()["lastSuccessTime"]:
+            return d
+    return None
+
+
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Sandbox, Path, list[ElectedDaemon]]]:
+def pair(tmp_path: Path) -> Iterator[tuple[Path, Sandbox, Path, list[ElectedDaemon]]]:
     sandbox = Sandbox(tmp_path)
     routes = copy_repo_layout(tmp_path / "repo")
     daemons = [ElectedDaemon(tmp_path, n, sandbox, routes) for n in ("one", "two")]
     try:
         for d in daemons:
             d.wait_started()
-        yield sandbox, routes, daemons
+        yield tmp_path, sandbox, routes, daemons
     finally:
         for d in daemons:
             d.kill()
@@ -118,16 +132,12 @@ def pair(tmp_path: Path) -> Iterator[tuple[Sandbox, Path, list[ElectedDaemon]]]:
 
 
 def test_one_leader_writes_and_the_other_takes_over_after_sigkill(
-    pair: tuple[Sandbox, Path, list[ElectedDaemon]],
+    pair: tuple[Path, Sandbox, Path, list[ElectedDaemon]],
 ) -> None:
-    sandbox, routes, daemons = pair
-    leader = wait_for(
-        lambda: next((d for d in daemons if d.leader() and d.status()["lastPass"]), None),
-        90,
-        "a leader's first pass",
-    )
+    tmp, sandbox, routes, daemons = pair
+    leader = wait_for(lambda: converged_leader(daemons), 90, "a leader's first converged pass")
     follower = next(d for d in daemons if d is not leader)
-    assert leader.status()["lastPass"]["outcome"] == "applied"
+    assert leader.passes(outcome="applied") == 1
     assert leader.get("/readyz")[0] == 200 and follower.get("/readyz")[0] == 200
     assert follower.status()["leader"] is False
     assert follower.metric("reconciler_leader") == 0 and leader.metric("reconciler_leader") == 1
@@ -163,32 +173,30 @@ def test_one_leader_writes_and_the_other_takes_over_after_sigkill(
     assert follower.status()["lastPass"]["outcome"] == "no_changes"
     assert follower.status()["lastPass"]["trigger"] == "startup"
 
-    # The new leader writes the next edit; a clean stop releases the lease.
+    # The new leader writes the next edit.
     set_entry(routes, "premium", "premium-takeover.example.com")
     wait_for(lambda: follower.kvs_value("premium") == "premium-takeover.example.com", 15, "edit")
     assert follower.writes() == 1
+
+    # A third replica joins (a rolling deploy): ready at once as a standby. SIGTERM of
+    # the leader releases the lease, so the handover does not wait for the expiry.
+    third = ElectedDaemon(tmp, "three", sandbox, routes)
+    daemons.append(third)
+    third.wait_started()
+    wait_for(lambda: third.status()["leaderElection"]["currentHolder"], 10, "the third to look")
+    assert third.get("/readyz")[0] == 200 and not third.leader()
+    stopped_at = time.monotonic()
+    follower.proc.send_signal(signal.SIGTERM)
+    wait_for(third.leader, LEASE_SECONDS + 3, "the third to take the lease")
+    handover = time.monotonic() - stopped_at
+    print(f"handover after SIGTERM (lease released): {handover:.2f}s")
     assert follower.terminate() == 0
+    assert events_named(follower, "leader.released")[-1]["released"] is True
+    assert handover <= LEASE_SECONDS / 3 + 1.5  # the third's next attempt, not the expiry
+    assert third.terminate() == 0
     ddb = make_client("dynamodb", sandbox.target)
     assert ddb.scan(TableName=LEASE_TABLE)["Items"] == [], "released on SIGTERM"
 
 
 def events_named(daemon: ElectedDaemon, name: str) -> list[dict[str, Any]]:
     return [e for e in daemon.events() if e["event"] == name]
-
-
-def test_sigterm_of_the_leader_hands_over_without_waiting_for_expiry(
-    pair: tuple[Sandbox, Path, list[ElectedDaemon]],
-) -> None:
-    _, _, daemons = pair
-    leader = wait_for(lambda: next((d for d in daemons if d.leader()), None), 90, "a leader")
-    wait_for(lambda: leader.status()["lastPass"], 90, "the first pass")
-    follower = next(d for d in daemons if d is not leader)
-    stopped_at = time.monotonic()
-    leader.proc.send_signal(signal.SIGTERM)
-    wait_for(follower.leader, LEASE_SECONDS + 3, "the follower to take the lease")
-    handover = time.monotonic() - stopped_at
-    print(f"\nhandover after SIGTERM (lease released): {handover:.2f}s")
-    assert leader.proc.wait(10) == 0
-    assert events_named(leader, "leader.released")[-1]["released"] is True
-    # Released, so no expiry to wait for: the follower's next attempt (every third) wins.
-    assert handover <= LEASE_SECONDS / 3 + 1.5
