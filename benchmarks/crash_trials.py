@@ -55,6 +55,26 @@ PHASES = (
     "finished before the kill",
 )
 
+LABELS = dict(
+    zip(
+        PHASES,
+        (
+            "plan",
+            "stores",
+            "data",
+            "functions",
+            "pub->wire",
+            "wiring",
+            "prune",
+            "clean-up",
+            "after last",
+            "not killed",
+        ),
+        strict=True,
+    )
+)
+WIDTH = 10
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(
@@ -83,7 +103,10 @@ def main() -> int:
     elapsed = time.monotonic() - started
 
     print()
-    header = f"{'change set':16} {'trials':>6} " + " ".join(f"{p[:14]:>14}" for p in PHASES)
+    print("kills by phase (plan: before any write; pub->wire: a publish landed, the")
+    print("UpdateDistribution not; after last: every write landed; not killed: it finished first)")
+    print("and the recovery pass's outcome:")
+    header = f"{'change set':16} {'trials':>6} " + " ".join(f"{LABELS[p]:>{WIDTH}}" for p in PHASES)
     print(header + f" {'applied':>8} {'no_changes':>10} {'violations':>10}")
     by_set: dict[str, list[crash.TrialResult]] = collections.defaultdict(list)
     for r in results:
@@ -95,7 +118,7 @@ def main() -> int:
         bad = sum(1 for r in rs if r.violations)
         print(
             f"{name:16} {len(rs):6} "
-            + " ".join(f"{phases.get(p, 0):14}" for p in PHASES)
+            + " ".join(f"{phases.get(p, 0):{WIDTH}}" for p in PHASES)
             + f" {outcomes.get('applied', 0):8} {outcomes.get('no_changes', 0):10} {bad:10}"
         )
     kills = sum(1 for r in results if r.killed)
