@@ -368,7 +368,9 @@ class Worker:
         outcome = report.outcome
         first_error = report.errors[0] if report.errors else ""
         set_ = self.status.set_condition
-        if outcome is Outcome.FAILED:
+        if self._standby():  # the lease went during this pass: nothing more runs here
+            set_("Reconciling", "False", "Standby", "another replica holds the lease")
+        elif outcome is Outcome.FAILED:
             set_("Reconciling", "True", "RetryScheduled", f"retrying in {retry_in:.1f}s")
         else:
             set_("Reconciling", "False", "Idle", "waiting for a change or the next resync")

@@ -141,6 +141,14 @@ def test_one_leader_writes_and_the_other_takes_over_after_sigkill(
     assert leader.get("/readyz")[0] == 200 and follower.get("/readyz")[0] == 200
     assert follower.status()["leader"] is False
     assert follower.metric("reconciler_leader") == 0 and leader.metric("reconciler_leader") == 1
+    assert leader.condition("Leader")["status"] == "True"
+    assert (
+        follower.condition("Leader")["reason"],
+        follower.condition("Reconciling")["reason"],
+    ) == (
+        "Follower",
+        "Standby",
+    )
     assert (
         follower.status()["leaderElection"]["currentHolder"]
         == (leader.status()["leaderElection"]["holder"])
