@@ -530,7 +530,7 @@ def run_trial(
                 elif (
                     last
                     and (last.service, last.operation) in PUBLISHES
-                    and any(w.operation == "UpdateDistribution" for w in prepared.writes)
+                    and prepared.writes[len(seen)].operation == "UpdateDistribution"
                 ):
                     phase = "publish->wiring"
                 detail = f"delay {kill.delay:.2f}s after {len(seen)} writes"
