@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -26,3 +27,38 @@ def test_data_benchmark_quick_run_meets_the_call_minimum() -> None:
         else:
             assert ratio == "1.00" and calls == minimum, row
     assert "pure plan" in out
+
+
+def test_scale_benchmark_quick_run_prints_its_table(tmp_path: Path) -> None:
+    """benchmarks/scale.py --quick: every row of the table, writes at the physical minimum,
+    a converged pass without writes. Timings are printed, never asserted."""
+    rows_file = tmp_path / "rows.json"
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/scale.py"), "--quick", "--json", str(rows_file)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    rows = json.loads(rows_file.read_text())
+    for size in ("60", "300"):
+        mine = {r["what"].split(" (")[0].split(":")[0]: r for r in rows if r["size"] == size}
+        assert set(mine) == {
+            "pure",
+            "initial apply",
+            "converged pass",
+            "observe only",
+            "1% change",
+            "single-tenant change",
+            "daemon",
+        }, out
+        for what in ("initial apply", "converged pass", "1% change", "single-tenant change"):
+            row = mine[what]
+            for op in ("UpdateKeys", "BatchWriteItem"):
+                assert row["ops"].get(op, 0) == row["minimum"][op], (what, op, out)
+            if what != "initial apply":
+                for op in ("ListKeys", "Scan"):
+                    assert row["ops"].get(op, 0) == row["minimum"][op], (what, op, out)
+        assert mine["converged pass"]["kvs_changes"] + mine["converged pass"]["ddb_changes"] == 0
+        assert mine["1% change"]["baseline_writes"] >= 1
+    assert "UpdateKeys" in out.splitlines()[0]
