@@ -232,4 +232,4 @@ def execute_for_sandbox(
     }
 
 
-SANDBOX_UTILIZATION_RUNS = 3
+SANDBOX_UTILIZATION_RUNS = 5
