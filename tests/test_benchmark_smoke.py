@@ -57,8 +57,10 @@ def test_scale_benchmark_quick_run_prints_its_table(tmp_path: Path) -> None:
             for op in ("UpdateKeys", "BatchWriteItem"):
                 assert row["ops"].get(op, 0) == row["minimum"][op], (what, op, out)
             if what != "initial apply":
-                for op in ("ListKeys", "Scan"):
-                    assert row["ops"].get(op, 0) == row["minimum"][op], (what, op, out)
+                # A full read is at the minimum; a store whose ETag did not move since the
+                # adapter's last read or write is not listed again (0 pages).
+                assert row["ops"].get("ListKeys", 0) in (0, row["minimum"]["ListKeys"]), (what, out)
+                assert row["ops"].get("Scan", 0) == row["minimum"]["Scan"], (what, out)
         assert mine["converged pass"]["kvs_changes"] + mine["converged pass"]["ddb_changes"] == 0
         assert mine["1% change"]["baseline_writes"] >= 1
     assert "UpdateKeys" in out.splitlines()[0]
