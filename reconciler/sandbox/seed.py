@@ -169,6 +169,12 @@ def distribution_config() -> dict[str, Any]:
             "TargetOriginId": DEFAULT_ORIGIN_ID,
             "ViewerProtocolPolicy": "redirect-to-https",
             "CachePolicyId": CACHING_OPTIMIZED,
+            # The walkthrough's tier requests are POSTs to API origins.
+            "AllowedMethods": {
+                "Quantity": 7,
+                "Items": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+                "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+            },
         },
         "CacheBehaviors": {
             "Quantity": 1,

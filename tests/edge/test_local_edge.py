@@ -232,7 +232,20 @@ def test_a_throwing_lambda_gives_503_and_an_invalid_result_502(
 def test_a_method_the_behaviour_does_not_allow_is_refused(
     seeded: AwsTarget, edge: LocalEdge
 ) -> None:
-    # The seeded default behaviour allows GET and HEAD only, like the console's default.
+    # Narrow the default behaviour to GET and HEAD (the console's default).
+    from reconciler.aws.clients import make_client
+
+    cf = make_client("cloudfront", seeded)
+    (summary,) = cf.list_distributions()["DistributionList"]["Items"]
+    current = cf.get_distribution_config(Id=summary["Id"])
+    config = current["DistributionConfig"]
+    config["DefaultCacheBehavior"]["AllowedMethods"] = {
+        "Quantity": 2,
+        "Items": ["GET", "HEAD"],
+        "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+    }
+    cf.update_distribution(Id=summary["Id"], IfMatch=current["ETag"], DistributionConfig=config)
+    # The fixture's edge reads the emulated AWS on every request (state_ttl=0).
     status, _, body = _send(edge, "/pets?CTIER=premium", b"{}", "POST")
     assert status == 403
     assert b"not configured to allow the HTTP request method" in body
