@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 .PHONY: run test install lint typecheck pytest clean
 
 run: install
-	$(BIN)/reconciler run --sandbox --sandbox-port 4566
+	$(BIN)/reconciler run --sandbox --sandbox-port 4566 --sandbox-edge-port 8081
 
 test: install lint typecheck pytest
 

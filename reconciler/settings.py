@@ -78,6 +78,9 @@ class DaemonSettings(BaseSettings):
     # Embedded emulated AWS, seeded, for a laptop with no AWS account.
     sandbox: bool = False
     sandbox_port: int = Field(default=0, ge=0, le=65535)
+    # With --sandbox: a local edge (CloudFront's request path over the emulated state) and
+    # its origin backends on this port; unset: no edge.
+    sandbox_edge_port: int | None = Field(default=None, ge=0, le=65535)
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

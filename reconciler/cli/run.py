@@ -91,6 +91,12 @@ def _opt(*names: str, **kwargs: Any) -> Callable[[Any], Any]:
     help="Start the embedded emulated AWS, seeded, and reconcile against it.",
 )
 @_opt("--sandbox-port", type=int, help="Port of the embedded emulated AWS (0: any free port).")
+@_opt(
+    "--sandbox-edge-port",
+    type=int,
+    help="With --sandbox: serve a local edge (the distribution's functions over the emulated "
+    "state, proxying to local origin backends) on this port.",
+)
 @click.pass_context
 def command(ctx: click.Context, /, **flags: Any) -> None:
     """Run the reconciler daemon: watch the route files, reconcile on change and periodically.
@@ -122,6 +128,11 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
     from reconciler.daemon.sandbox_mode import start_sandbox
 
     sandbox = start_sandbox(settings.sandbox_port, settings.region) if settings.sandbox else None
+    edge = None
+    if sandbox is not None and settings.sandbox_edge_port is not None:
+        from reconciler.edge import start_local_edge
+
+        edge = start_local_edge(sandbox.endpoint_url, settings.sandbox_edge_port)
     target = (
         sandbox.target
         if sandbox is not None
@@ -140,6 +151,8 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         log.error(
             "daemon.http_failed", host=settings.http_host, port=settings.http_port, error=str(exc)
         )
+        if edge is not None:
+            edge.stop()
         if sandbox is not None:
             sandbox.stop()
         raise SystemExit(1) from exc
@@ -152,12 +165,13 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
             http_url=d.http.url if d.http else None,
             status_url=status_url,
             sandbox_url=sandbox.endpoint_url if sandbox else None,
+            edge_url=edge.url if edge else None,
             suspended=d.worker.suspended,
         )
         # For people at a terminal; a container's JSON log has it all in daemon.started.
         fmt = settings.log_format
         if fmt == "console" or (fmt == "auto" and sys.stderr.isatty()):
-            _banner(d, sandbox.endpoint_url if sandbox else None)
+            _banner(d, sandbox.endpoint_url if sandbox else None, edge.url if edge else None)
 
     try:
         code = serve(daemon, settings.shutdown_timeout, on_started=started)
@@ -165,6 +179,8 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         log.error("git.clone_failed", error=str(exc))
         code = 1
     finally:
+        if edge is not None:
+            edge.stop()
         if sandbox is not None:
             sandbox.stop()
     raise SystemExit(code)
@@ -179,7 +195,7 @@ def _lease_table(settings: DaemonSettings, target: Any) -> Any:
     return lease
 
 
-def _banner(daemon: Any, sandbox_url: str | None) -> None:
+def _banner(daemon: Any, sandbox_url: str | None, edge_url: str | None = None) -> None:
     http = daemon.http.url if daemon.http else "(no HTTP endpoint)"
     lines = [
         "",
@@ -194,6 +210,12 @@ def _banner(daemon: Any, sandbox_url: str | None) -> None:
         lines += [
             f"    emulated AWS    {sandbox_url}   (any credentials work; e.g.",
             f"                    aws --endpoint-url {sandbox_url} cloudfront list-key-value-stores)",
+        ]
+    if edge_url:
+        lines += [
+            f"    local edge      curl -s '{edge_url}/pets?CTIER=premium'",
+            f"                    curl -s -XPOST {edge_url}/tenant/orders -d "
+            "'{\"tenantId\": \"acme\", \"accountId\": \"1001\"}'",
         ]
     lines += ["    stop            Ctrl-C (the running pass finishes first)", ""]
     click.echo("\n".join(lines), err=True)

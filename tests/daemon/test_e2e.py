@@ -82,6 +82,7 @@ class DaemonProcess:
         started = wait_for(self._started, 60, "daemon.started in the log")
         self.http_url: str = started["http_url"]
         self.sandbox_url: str = started["sandbox_url"]
+        self.edge_url: str | None = started.get("edge_url")
         self.target = AwsTarget(endpoint_url=self.sandbox_url, max_attempts=2)
 
     def events(self) -> list[dict[str, Any]]:
@@ -187,7 +188,9 @@ def set_entry(routes: Path, key: str, value: str) -> None:
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DaemonProcess, Path]]:
     tmp = tmp_path_factory.mktemp("e2e")
     routes = copy_repo_layout(tmp / "repo")
-    d = DaemonProcess(tmp, "--routes-dir", str(routes), "--resync-interval", "2s")
+    d = DaemonProcess(
+        tmp, "--routes-dir", str(routes), "--resync-interval", "2s", "--sandbox-edge-port", "0"
+    )
     try:
         wait_for(lambda: d.status()["lastPass"], 90, "the first pass")
         assert d.status()["lastPass"]["outcome"] == "applied", d.status()
@@ -202,6 +205,23 @@ def test_first_pass_applies_the_example_routes(daemon: tuple[DaemonProcess, Path
     assert d.get("/healthz") == (200, "ok\n")
     assert d.kvs_value("premium") == "premium-api.example.com"
     assert d.condition("Ready")["status"] == "True"
+
+
+def test_the_local_edge_routes_what_the_daemon_applied(daemon: tuple[DaemonProcess, Path]) -> None:
+    """The main job's edge answers the walkthrough's requests from the published state."""
+    d, _ = daemon
+    assert d.edge_url, "run --sandbox --sandbox-edge-port started no edge"
+
+    def backend(path: str, body: bytes | None = None) -> str:
+        request = urllib.request.Request(d.edge_url + path, data=body, method="POST" if body else "GET")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["backend"])
+
+    assert backend("/pets?CTIER=premium") == "premium-api.example.com"
+    assert backend("/pets?CTIER=basic") == "basic-api.example.com"
+    assert backend("/tenant/orders", b'{"tenantId": "acme", "accountId": "1001"}') == (
+        "acme-backend.example.com"
+    )
 
 
 def test_an_edit_is_applied_within_seconds(daemon: tuple[DaemonProcess, Path]) -> None:
@@ -266,7 +286,9 @@ def test_drift_made_with_boto3_is_detected_and_corrected(
 def test_sigterm_exits_0(daemon: tuple[DaemonProcess, Path]) -> None:
     d, _ = daemon
     assert d.terminate() == 0
-    assert d.events()[-1]["event"] == "daemon.stopped"
+    events = [e["event"] for e in d.events()]
+    # The daemon stops first; the sandbox's local edge is torn down after it.
+    assert "daemon.stopped" in events and events[-1] in ("daemon.stopped", "edge.stopped")
 
 
 def git(*args: str, cwd: Path) -> str:

@@ -46,6 +46,7 @@ DESCRIPTIONS = {
     "lease_duration": "Lease validity; renewed every third of it.",
     "sandbox": "Start the embedded emulated AWS, seeded (demos; needs the image built with `EXTRAS=sandbox`).",
     "sandbox_port": "Port of the embedded emulated AWS (0: any free port).",
+    "sandbox_edge_port": "With `--sandbox`: a local edge (the distribution's functions over the emulated state, proxying to local origin backends) on this port; unset: none.",
     "log_format": "`json` lines (the image's default), `console`, or `auto` (console on a terminal).",
     "log_level": "`debug`, `info`, `warning` or `error`.",
 }
