@@ -36,7 +36,7 @@ def aws_options(func: F) -> F:
             "--region",
             default="us-east-1",
             show_default=True,
-            envvar="AWS_REGION",
+            envvar=["RECONCILER_REGION", "AWS_REGION"],
             help="Region of the DynamoDB table (Lambda@Edge is always us-east-1).",
         ),
         click.option(

@@ -66,7 +66,7 @@ EXIT_OK, EXIT_ERROR = 0, 1
     "--region",
     default="us-east-1",
     show_default=True,
-    envvar="AWS_REGION",
+    envvar=["RECONCILER_REGION", "AWS_REGION"],
     help="Region of the DynamoDB table (Lambda@Edge is always us-east-1).",
 )
 @click.option(

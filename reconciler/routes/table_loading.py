@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +121,7 @@ def _bulk_files(ctx: CheckContext, table: RoutingTable, doc: ValidDocument) -> l
                 doc, where, f"{problem} (patterns are relative to the routes folder)", problem.code
             )
             continue
-        matches = sorted(p for p in ctx.routes_dir.glob(pattern) if p.is_file())
+        matches = _glob_without_following_links(ctx.routes_dir, pattern)
         if not matches:
             ctx.error(
                 doc,
@@ -145,3 +147,39 @@ def _bulk_files(ctx: CheckContext, table: RoutingTable, doc: ValidDocument) -> l
             else:
                 found.setdefault(match.resolve(), None)
     return list(found)
+
+
+def _glob_without_following_links(base: Path, pattern: str) -> list[Path]:
+    """Files under `base` matching `pattern` (`*`, `?`, `**/`), never descending into a
+    symlinked directory: a link to `/` must not make validation walk the file system.
+    A symlinked file still matches, and is then refused if it resolves outside."""
+    regex = re.compile(_pattern_regex(pattern))
+    found = []
+    for folder, dirs, files in os.walk(base, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            if regex.fullmatch(path.relative_to(base).as_posix()) and path.is_file():
+                found.append(path)
+    return sorted(found)
+
+
+def _pattern_regex(pattern: str) -> str:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
