@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,3 +59,40 @@ def aws(sandbox: SandboxServer) -> Aws:
     if sandbox.hooks is not None and hasattr(sandbox.hooks, "reset"):
         sandbox.hooks.reset()
     return Aws(sandbox)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A private copy of the example routes and edge functions a test may edit."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "routes", root / "routes")
+    shutil.copytree(
+        REPO / "edge_functions", root / "edge_functions", ignore=shutil.ignore_patterns("node_modules")
+    )
+    return root
+
+
+@pytest.fixture
+def function_runner() -> Iterator[None]:
+    """The emulated TestFunction runs code in the Node harness for this test."""
+    from reconciler.sandbox import cloudfront_functions as sandbox_cff
+    from reconciler.sandbox.server import enable_function_runner
+
+    before = sandbox_cff.test_function_runner()
+    if not enable_function_runner():
+        pytest.skip("node is not installed")
+    yield
+    sandbox_cff.set_test_function_runner(before)
+
+
+@pytest.fixture
+def seeded(aws: Aws, function_runner: None) -> AwsTarget:
+    """A fresh sandbox seeded like the walkthrough's console steps, functions executable."""
+    from reconciler.sandbox.seed import seed
+
+    target = AwsTarget(endpoint_url=aws.endpoint_url)
+    seed(target)
+    return target

@@ -19,9 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.passes.conftest import function_runner, repo, seeded
-
-__all__ = ["function_runner", "lambda_packages", "repo", "seeded"]
+__all__ = ["lambda_packages"]
 
 
 @pytest.fixture

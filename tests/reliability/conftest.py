@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,18 +27,6 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
         return float(original(self, context)) * RETRY_DELAY_SCALE
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", scaled)
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    shutil.copytree(REPO / "routes", root / "routes")
-    shutil.copytree(
-        REPO / "edge_functions",
-        root / "edge_functions",
-        ignore=shutil.ignore_patterns("node_modules"),
-    )
-    return root
 
 
 @pytest.fixture
