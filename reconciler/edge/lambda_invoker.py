@@ -19,7 +19,6 @@ import contextlib
 import io
 import itertools
 import json
-import os
 import queue
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ from typing import Any
 
 from reconciler.edge.sandbox_state import LambdaVersion
 from reconciler.functions.cloudfront import Execution
+from reconciler.functions.lambda_edge import emulator_environment
 from reconciler.functions.node import HarnessError, node_executable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,21 +44,7 @@ _TIMED_OUT = "Task timed out"
 
 
 def _environment(region: str, dynamodb_endpoint: str) -> dict[str, str]:
-    # From scratch, not copied: no developer profile or real credentials reach the function.
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": tempfile.gettempdir(),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_SDK_LOAD_CONFIG": "0",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
+    return emulator_environment(region, dynamodb_endpoint)
 
 
 class _Container:

@@ -37,9 +37,12 @@ DEFAULT_TIMEOUT_MS = 5000  # the viewer-event limit; origin events allow up to 3
 
 
 def _environment(config: Mapping[str, Any], dynamodb_endpoint: str) -> dict[str, str]:
-    region = str(config.get("region", "us-east-1"))
-    # Built from scratch rather than copied: no developer profile, token or real
-    # endpoint can leak into the function.
+    return emulator_environment(str(config.get("region", "us-east-1")), dynamodb_endpoint)
+
+
+def emulator_environment(region: str, dynamodb_endpoint: str) -> dict[str, str]:
+    """The environment a handler runs with offline. Built from scratch rather than copied:
+    no developer profile, token or real endpoint can leak into the function."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": tempfile.gettempdir(),
