@@ -71,6 +71,9 @@ class Planned:
     functions: FunctionSources
     observed_functions: ObservedFunctions
     distributions: tuple[DistributionRefs, ...]
+    # The ARNs the plan's wiring was computed with (see _planned_arns).
+    cloudfront_arns: dict[str, str] = field(default_factory=dict)
+    lambda_arns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -173,7 +176,9 @@ class Reconciler:
             errors=tuple(errors),
             desired_digest=rs.content_hash,
         )
-        return Planned(rs, plan, data, dict(seen.store_arns), sources, observed_fns, refs)
+        return Planned(
+            rs, plan, data, dict(seen.store_arns), sources, observed_fns, refs, cf_arns, lambda_arns
+        )
 
     def _observe_functions(self, sources: FunctionSources, associated: frozenset[str]) -> ObservedFunctions:
         return ObservedFunctions(
@@ -318,8 +323,13 @@ class Reconciler:
     def _apply_wiring(
         self, planned: Planned, lambda_versions: Mapping[str, str], progress: ApplyProgress
     ) -> None:
+        # A Lambda not published this pass keeps the version the plan chose (e.g. an older
+        # one with the declared code after a revert), never simply the newest.
+        versions = {**planned.lambda_arns, **lambda_versions}
         for ref in planned.distributions:
-            desired = self.distributions.resolve(ref.name, ref.selector, ref.behaviors, lambda_versions)
+            desired = self.distributions.resolve(
+                ref.name, ref.selector, ref.behaviors, versions, planned.cloudfront_arns
+            )
             result = self.distributions.apply(desired)
             progress.write_calls += result.update_calls
             if result.update_calls:

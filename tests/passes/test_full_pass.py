@@ -164,3 +164,38 @@ def test_cli_plan_exit_codes_and_saved_plan(aws, repo: Path, seeded, tmp_path: P
     assert runner.invoke(plan_cmd.command, args).exit_code == 0
     stale = runner.invoke(apply_cmd.command, [*args, str(saved), "--auto-approve"])
     assert stale.exit_code == 1 and "saved plan is stale" in stale.output
+
+
+def test_reverting_the_lambda_rewires_the_older_version_without_publishing(aws, repo: Path, reconciler: Reconciler) -> None:  # type: ignore[no-untyped-def]
+    """Roll back = revert the commit: the version that has the declared code is wired again."""
+    reconciler.run_pass(dry_run=False)
+    handler = repo / "edge_functions/tenant_router/index.mjs"
+    original = handler.read_text()
+    handler.write_text(original + "\n// v2\n")
+    assert reconciler.run_pass(dry_run=False).outcome is Outcome.APPLIED
+    handler.write_text(original)
+
+    wire.reset_calls(aws.endpoint_url)
+    report = reconciler.run_pass(dry_run=False)
+    assert report.outcome is Outcome.APPLIED, report.errors
+    assert wire.count(aws.endpoint_url, "lambda", "PublishVersion") == 0
+    config = _distribution(aws)["DistributionConfig"]
+    (tenant,) = [b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == "/tenant/*"]
+    assert tenant["LambdaFunctionAssociations"]["Items"][0]["LambdaFunctionARN"].endswith(":1")
+    assert reconciler.run_pass(dry_run=False).outcome is Outcome.NO_CHANGES
+
+    # Drift: someone wires the newest version (v2) by hand. Nothing about the function
+    # changed, so the correction must come from the plan's choice (v1), not "the newest".
+    cf = aws.client("cloudfront")
+    current = _distribution(aws)
+    (summary,) = cf.list_distributions()["DistributionList"]["Items"]
+    drifted = current["DistributionConfig"]
+    (tenant,) = [b for b in drifted["CacheBehaviors"]["Items"] if b["PathPattern"] == "/tenant/*"]
+    item = tenant["LambdaFunctionAssociations"]["Items"][0]
+    item["LambdaFunctionARN"] = item["LambdaFunctionARN"][: -len("1")] + "2"
+    cf.update_distribution(Id=summary["Id"], IfMatch=current["ETag"], DistributionConfig=drifted)
+    assert reconciler.run_pass(dry_run=False).outcome is Outcome.APPLIED
+    config = _distribution(aws)["DistributionConfig"]
+    (tenant,) = [b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == "/tenant/*"]
+    assert tenant["LambdaFunctionAssociations"]["Items"][0]["LambdaFunctionARN"].endswith(":1")
+    assert reconciler.run_pass(dry_run=False).outcome is Outcome.NO_CHANGES
