@@ -93,12 +93,17 @@ class DataExecutor:
     @staticmethod
     def _applied(change: Change, result: ApplyResult) -> None:
         result.applied.append(change)
-        log.info(
-            "change_applied",
-            address=str(change.address),
-            action=change.action.value,
-            kind=change.address.kind.value,
-        )
+        log_applied(change)
+
+
+def log_applied(change: Change) -> None:
+    """One structlog event per applied change: address, action and kind, never values."""
+    log.info(
+        "change_applied",
+        address=str(change.address),
+        action=change.action.value,
+        kind=change.address.kind.value,
+    )
 
 
 @contextmanager

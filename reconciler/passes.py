@@ -51,7 +51,7 @@ from reconciler.desired import (
     function_sources,
     with_store_arns,
 )
-from reconciler.executor import ApplyResult, DataExecutor
+from reconciler.executor import ApplyResult, DataExecutor, log_applied
 from reconciler.pass_report import Outcome, PassReport
 from reconciler.routes import RouteSet, RouteSetInvalid, load_route_set
 
@@ -335,12 +335,7 @@ class Reconciler:
             if result.update_calls:
                 progress.other += list(result.plan.changes)
                 for change in result.plan.changes:
-                    log.info(
-                        "change_applied",
-                        address=str(change.address),
-                        action=change.action.value,
-                        kind=change.address.kind.value,
-                    )
+                    log_applied(change)
 
     # -- one pass, as the CLI and the daemon run it ---------------------------------------
 
