@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
 
-KVS_SERVICE = "cloudfront-keyvaluestore"
+if TYPE_CHECKING:  # boto3-stubs (dev extra): typed clients for mypy, nothing at run time
+    from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_cloudfront_keyvaluestore import CloudFrontKeyValueStoreClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sts import STSClient
+
+KVS_SERVICE: Final = "cloudfront-keyvaluestore"
 
 
 @dataclass(frozen=True)
@@ -32,15 +41,44 @@ class AwsTarget:
     retry_mode: str = "standard"
 
 
+@overload
+def make_client(
+    service: Literal["cloudfront"], target: AwsTarget, region: str | None = None
+) -> CloudFrontClient: ...
+@overload
+def make_client(
+    service: Literal["cloudfront-keyvaluestore"], target: AwsTarget, region: str | None = None
+) -> CloudFrontKeyValueStoreClient: ...
+@overload
+def make_client(
+    service: Literal["dynamodb"], target: AwsTarget, region: str | None = None
+) -> DynamoDBClient: ...
+@overload
+def make_client(
+    service: Literal["dynamodbstreams"], target: AwsTarget, region: str | None = None
+) -> DynamoDBStreamsClient: ...
+@overload
+def make_client(
+    service: Literal["iam"], target: AwsTarget, region: str | None = None
+) -> IAMClient: ...
+@overload
+def make_client(
+    service: Literal["lambda"], target: AwsTarget, region: str | None = None
+) -> LambdaClient: ...
+@overload
+def make_client(
+    service: Literal["sts"], target: AwsTarget, region: str | None = None
+) -> STSClient: ...
 def make_client(service: str, target: AwsTarget, region: str | None = None) -> Any:
     config = Config(
         # botocore's "max_attempts" key counts retries only; "total_max_attempts" counts
         # the first attempt too, which is what AwsTarget.max_attempts means.
-        retries={"mode": target.retry_mode, "total_max_attempts": target.max_attempts},
+        retries={"mode": target.retry_mode, "total_max_attempts": target.max_attempts},  # type: ignore[arg-type]
         connect_timeout=5,
         read_timeout=60,
     )
-    client = _session().client(
+    session: Any = _session()  # typed per service by the overloads above
+    client = session.client(
         service,
         region_name=region or target.region,
         endpoint_url=target.endpoint_url,

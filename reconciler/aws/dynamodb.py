@@ -12,13 +12,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
 from reconciler.aws.clients import AwsTarget, make_client
-from reconciler.aws.errors import ErrorClass, ReconcileError, error_code
+from reconciler.aws.errors import AlreadyExistsError, NotFoundError, RetryableError, translated
 from reconciler.core.attribute_values import Item, ValueInterner, canonical_item
 from reconciler.core.schedule import TableWrite
 from reconciler.core.state import (
@@ -30,6 +29,9 @@ from reconciler.core.state import (
     item_key,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 # One scan segment per this many bytes of table: big tables are read in parallel.
 SEGMENT_BYTES = 8 * 1024 * 1024
 MAX_SEGMENTS = 8
@@ -37,16 +39,19 @@ MAX_SEGMENTS = 8
 
 class DynamoDbAdapter:
     def __init__(self, target: AwsTarget, unprocessed_attempts: int = 8) -> None:
-        self._ddb = make_client("dynamodb", target)
+        self._ddb: DynamoDBClient = make_client("dynamodb", target)
         self._unprocessed_attempts = unprocessed_attempts
+
+    @property
+    def clients(self) -> tuple[Any, ...]:
+        return (self._ddb,)
 
     def describe(self, name: str) -> dict[str, Any] | None:
         try:
-            return dict(self._ddb.describe_table(TableName=name)["Table"])
-        except ClientError as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise
+            with translated("DescribeTable"):
+                return dict(self._ddb.describe_table(TableName=name)["Table"])
+        except NotFoundError:
+            return None
 
     def observe(self, name: str) -> ObservedTable:
         table = self.describe(name)
@@ -75,26 +80,36 @@ class DynamoDbAdapter:
         kwargs: dict[str, Any] = {"TableName": name, "ConsistentRead": True}
         if segment is not None:
             kwargs.update(Segment=segment, TotalSegments=total)
-        for page in self._ddb.get_paginator("scan").paginate(**kwargs):
-            yield page.get("Items", [])
+        with translated("Scan", subject=f"table {name}"):
+            for page in self._ddb.get_paginator("scan").paginate(**kwargs):
+                yield page.get("Items", [])
 
-    def create(self, name: str, schema: KeySchema, timeout: float = 300.0) -> None:
+    def create(self, name: str, schema: KeySchema) -> None:
+        """CreateTable (on demand); wait_active() before writing items."""
         attrs = [schema.partition] + ([schema.sort] if schema.sort else [])
         key_schema = [{"AttributeName": schema.partition.name, "KeyType": "HASH"}]
         if schema.sort:
             key_schema.append({"AttributeName": schema.sort.name, "KeyType": "RANGE"})
-        self._ddb.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=key_schema,
-            AttributeDefinitions=[
-                {"AttributeName": a.name, "AttributeType": a.type.value} for a in attrs
-            ],
-            Tags=[{"Key": "managed-by", "Value": "edge-routing-reconciler"}],
-        )
-        self._ddb.get_waiter("table_exists").wait(
-            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": int(timeout)}
-        )
+        # ResourceInUseException on CreateTable: the table exists (our own lost create, or
+        # another writer); elsewhere the same code means "busy".
+        with translated(
+            "CreateTable", {"ResourceInUseException": AlreadyExistsError}, subject=f"table {name}"
+        ):
+            self._ddb.create_table(
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=key_schema,  # type: ignore[arg-type]
+                AttributeDefinitions=[
+                    {"AttributeName": a.name, "AttributeType": a.type.value} for a in attrs
+                ],
+                Tags=[{"Key": "managed-by", "Value": "edge-routing-reconciler"}],
+            )
+
+    def wait_active(self, name: str, timeout: float = 300.0) -> None:
+        with translated("DescribeTable", subject=f"table {name}"):
+            self._ddb.get_waiter("table_exists").wait(
+                TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": int(timeout)}
+            )
 
     def write(self, batch: TableWrite) -> None:
         """One BatchWriteItem; UnprocessedItems are re-sent with exponential backoff."""
@@ -104,8 +119,9 @@ class DynamoDbAdapter:
 
         def send() -> dict[str, list[dict[str, Any]]]:
             nonlocal pending
-            resp = self._ddb.batch_write_item(RequestItems=pending)
-            pending = dict(resp.get("UnprocessedItems") or {})
+            with translated("BatchWriteItem", subject=f"table {batch.table}"):
+                resp = self._ddb.batch_write_item(RequestItems=pending)  # type: ignore[arg-type]
+            pending = dict(resp.get("UnprocessedItems") or {})  # type: ignore[arg-type]
             return pending
 
         retrying = Retrying(
@@ -117,10 +133,9 @@ class DynamoDbAdapter:
         left = retrying(send)
         if left:
             count = sum(len(v) for v in left.values())
-            raise ReconcileError(
+            raise RetryableError(
                 f"table {batch.table}: {count} items still unprocessed after "
                 f"{self._unprocessed_attempts} attempts",
-                ErrorClass.RETRYABLE,
                 "UnprocessedItems",
             )
 

@@ -1,21 +1,41 @@
-"""One place that decides what an AWS error means for the caller.
+"""What an AWS error means for the caller: one code table, one translating context manager.
 
-- Retryable: try the same thing again later (throttling, 5xx, network). botocore's retry
-  mode already retried it; reaching us means the budget is spent, so the pass fails and
-  the daemon backs off.
-- Conflict: someone changed what we observed (stale ETag). Re-read, re-plan, retry.
-- Fatal: retrying cannot help (validation, permissions, quotas). Stop and report.
+Every adapter call runs inside `translated(operation)`, which turns any botocore error
+into one of the typed classes below (httpx's map_httpcore_exceptions is the model). The
+class decides the schedule, all the way up to the daemon (kopf's TemporaryError /
+PermanentError, Flux's RequeueAfter / TerminalError):
+
+- RetryableError: the same request may succeed later (throttling, 5xx, a reset, a
+  resource busy with an update). botocore's standard retry mode already retried it, so
+  reaching us means its budget is spent: the pass fails and the daemon backs off, at
+  least `retry_after` seconds (throttling asks for more room than a 5xx).
+- ConflictError: what the plan was made from changed (a stale ETag, a resource that
+  appeared). The pass re-observes and re-plans, a bounded number of times.
+- FatalError: retrying the same input cannot help (validation, permissions, a failed test
+  gate, a missing resource the plan needs). The daemon stalls until the input changes or
+  an operator asks.
+
+NotFoundError and AlreadyExistsError are fatal and conflict by default; adapters catch
+them where absence or presence is an answer (observe: "absent"; create: "lost answer to
+our own create, re-plan").
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from enum import StrEnum
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
     HTTPClientError,
+    NoCredentialsError,
+    ParamValidationError,
     ReadTimeoutError,
+    WaiterError,
 )
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
@@ -28,69 +48,234 @@ class ErrorClass(StrEnum):
     FATAL = "fatal"
 
 
-CONFLICT_CODES = frozenset({"ConflictException", "PreconditionFailed", "InvalidIfMatchVersion"})
-RETRYABLE_CODES = frozenset(
+# Seconds the daemon waits at least after a pass that ended throttled: the service asked
+# for less traffic, so the first back-off step (1 s) would only be throttled again.
+THROTTLE_RETRY_AFTER = 10.0
+
+
+class ReconcileError(Exception):
+    """An error with its class attached; raised by adapters, phases and the pass."""
+
+    error_class: ErrorClass = ErrorClass.FATAL
+
+    def __init__(
+        self,
+        message: str,
+        code: str = "",
+        *,
+        operation: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.operation = operation
+        self.retry_after = retry_after
+
+    @property
+    def reason(self) -> str:
+        """A CamelCase reason for conditions and metrics: the AWS code or the class name."""
+        return self.code or type(self).__name__
+
+
+class RetryableError(ReconcileError):
+    error_class = ErrorClass.RETRYABLE
+
+
+class ThrottledError(RetryableError):
+    """The service throttled us past botocore's retry budget."""
+
+
+class ConflictError(ReconcileError):
+    error_class = ErrorClass.CONFLICT
+
+
+class AlreadyExistsError(ConflictError):
+    """A create found its resource: our own earlier create whose answer was lost (a reset,
+    then botocore's retry), or another writer. Either way: re-observe, re-plan."""
+
+
+class FatalError(ReconcileError):
+    error_class = ErrorClass.FATAL
+
+
+class NotFoundError(FatalError):
+    """The resource named does not exist (observe catches it: absent)."""
+
+
+class AccessDeniedError(FatalError):
+    """Missing IAM permission: an operator must grant it; retrying cannot help."""
+
+
+# The code table. Sources: botocore's standard retry mode (botocore/retries/standard.py:
+# _THROTTLED_ERROR_CODES, _TRANSIENT_ERROR_CODES; tests/aws/test_errors.py fails when it
+# lists a code this table lacks) and each service's API reference for the rest.
+THROTTLING_CODES = frozenset(
     {
         "Throttling",
         "ThrottlingException",
         "ThrottledException",
+        "RequestThrottledException",
         "TooManyRequestsException",
         "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
         "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
         "RequestThrottled",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalFailure",
-        "InternalServerError",
-        "InternalServerException",
-        "InternalError",
-        "ResourceInUseException",
-        "ResourceConflictException",  # Lambda: an update is still in progress
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
     }
 )
-
-
-class ReconcileError(Exception):
-    """An error with its class attached, raised by adapters and the executor."""
-
-    def __init__(self, message: str, error_class: ErrorClass, code: str = "") -> None:
-        super().__init__(message)
-        self.error_class = error_class
-        self.code = code
-
-
-class ConflictError(ReconcileError):
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message, ErrorClass.CONFLICT, code)
+CODES: Mapping[str, type[ReconcileError]] = {
+    **{code: ThrottledError for code in THROTTLING_CODES},
+    # transient server-side failures
+    "RequestTimeout": RetryableError,
+    "RequestTimeoutException": RetryableError,
+    "ServiceUnavailable": RetryableError,
+    "ServiceUnavailableException": RetryableError,
+    "ServiceException": RetryableError,  # Lambda 500
+    "InternalFailure": RetryableError,
+    "InternalError": RetryableError,
+    "InternalServerError": RetryableError,  # DynamoDB 500
+    "InternalServerException": RetryableError,  # KVS data plane 500
+    # busy: Lambda "The operation cannot be performed at this time. An update is in
+    # progress" (409) and DynamoDB "table is being updated" (400). A create that finds the
+    # resource overrides these per call (see the adapters).
+    "ResourceConflictException": RetryableError,
+    "ResourceInUseException": RetryableError,
+    # stale preconditions: CloudFront 412 PreconditionFailed, KVS data plane 409
+    # ConflictException; a Lambda PublishVersion whose CodeSha256 no longer matches is
+    # translated by the Lambda adapter (its code, InvalidParameterValueException, is
+    # otherwise a validation error).
+    "PreconditionFailed": ConflictError,
+    "ConflictException": ConflictError,
+    # already there
+    "EntityAlreadyExists": AlreadyExistsError,  # CloudFront CreateKeyValueStore
+    "FunctionAlreadyExists": AlreadyExistsError,  # CloudFront CreateFunction
+    "ResourceAlreadyExistsException": AlreadyExistsError,
+    # not there
+    "EntityNotFound": NotFoundError,
+    "NoSuchResource": NotFoundError,
+    "NoSuchFunctionExists": NotFoundError,
+    "NoSuchDistribution": NotFoundError,
+    "NoSuchCachePolicy": NotFoundError,
+    "NoSuchOriginRequestPolicy": NotFoundError,
+    "ResourceNotFoundException": NotFoundError,
+    "NoSuchEntity": NotFoundError,
+    # permissions and credentials
+    "AccessDenied": AccessDeniedError,
+    "AccessDeniedException": AccessDeniedError,
+    "UnauthorizedOperation": AccessDeniedError,
+    "UnrecognizedClientException": AccessDeniedError,
+    "InvalidClientTokenId": AccessDeniedError,
+    "ExpiredToken": RetryableError,  # a refreshed session token fixes it
+    "ExpiredTokenException": RetryableError,
+    # a missing IfMatch is our bug, not someone else's write
+    "InvalidIfMatchVersion": FatalError,
+}
+# Status codes without a code in the table (a proxy's 502, an empty 5xx body).
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
+    if isinstance(exc, ReconcileError):
+        return exc.code
     return type(exc).__name__
 
 
-def classify(exc: BaseException) -> ErrorClass:
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _message(exc: ClientError, operation: str) -> str:
+    err = exc.response.get("Error", {})
+    op = operation or getattr(exc, "operation_name", "")
+    return f"{op}: {err.get('Code', '')}: {err.get('Message', '')}".strip()
+
+
+def translate(
+    exc: BaseException,
+    operation: str = "",
+    overrides: Mapping[str, type[ReconcileError]] | None = None,
+    subject: str = "",
+) -> ReconcileError:
+    """The typed error for any exception an AWS call can raise. The code table decides
+    first (so a 409 that means "busy" stays retryable), then the HTTP status. `subject`
+    (e.g. "store tier-origins") starts the message."""
     if isinstance(exc, ReconcileError):
-        return exc.error_class
+        return exc
+    error = _translate(exc, operation, overrides)
+    if subject:
+        error.args = (f"{subject}: {error}",)
+    return error
+
+
+def _translate(
+    exc: BaseException,
+    operation: str,
+    overrides: Mapping[str, type[ReconcileError]] | None,
+) -> ReconcileError:
     if isinstance(exc, ClientError):
         code = error_code(exc)
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if code in CONFLICT_CODES or status in (409, 412):
-            return ErrorClass.CONFLICT
-        if code in RETRYABLE_CODES or status >= 500 or status == 429:
-            return ErrorClass.RETRYABLE
-        return ErrorClass.FATAL
-    if isinstance(exc, BotoConnectionError | HTTPClientError | ReadTimeoutError):
-        return ErrorClass.RETRYABLE
-    if isinstance(exc, BotoCoreError):
-        return ErrorClass.FATAL
-    return ErrorClass.FATAL
+        cls = (overrides or {}).get(code) or CODES.get(code)
+        if cls is None:
+            cls = RetryableError if _status(exc) in RETRYABLE_STATUS else FatalError
+        retry_after = THROTTLE_RETRY_AFTER if issubclass(cls, ThrottledError) else None
+        op = operation or getattr(exc, "operation_name", "")
+        return cls(_message(exc, op), code, operation=op, retry_after=retry_after)
+    name = type(exc).__name__
+    if isinstance(
+        exc,
+        BotoConnectionError
+        | HTTPClientError
+        | ReadTimeoutError
+        | ConnectTimeoutError
+        | EndpointConnectionError,
+    ):
+        return RetryableError(f"{operation}: {name}: {exc}", name, operation=operation)
+    if isinstance(exc, NoCredentialsError):
+        return AccessDeniedError(
+            f"{operation}: no AWS credentials: {exc}", "NoCredentials", operation=operation
+        )
+    if isinstance(exc, ParamValidationError | WaiterError | BotoCoreError):
+        return FatalError(f"{operation}: {name}: {exc}", name, operation=operation)
+    # Not an AWS error: a bug of ours. kopf's default for arbitrary exceptions: retry with
+    # back-off (the traceback is logged by the pass).
+    return RetryableError(
+        f"{operation + ': ' if operation else ''}internal error: {type(exc).__name__}: {exc}",
+        "InternalError",
+        operation=operation,
+    )
+
+
+@contextmanager
+def translated(
+    operation: str,
+    overrides: Mapping[str, type[ReconcileError]] | None = None,
+    subject: str = "",
+) -> Iterator[None]:
+    """Run one AWS call; any botocore error leaves as a typed ReconcileError.
+
+    `overrides` changes the meaning of a code for this call only, where the same code means
+    different things per operation (ResourceInUseException on CreateTable: the table
+    exists; elsewhere: the table is busy).
+    """
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc, operation, overrides, subject) from exc
+
+
+def classify(exc: BaseException) -> ErrorClass:
+    return translate(exc).error_class
 
 
 def describe(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        op = getattr(exc, "operation_name", "")
-        return f"{op}: {err.get('Code', '')}: {err.get('Message', '')}".strip()
+        return _message(exc, "")
+    if isinstance(exc, ReconcileError):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"

@@ -12,25 +12,34 @@ publishing code nobody reviewed. Lambda has no ETags; that precondition plays th
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+import urllib.request
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 import structlog
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from reconciler.aws.clients import AwsTarget, make_client
-from reconciler.aws.errors import ConflictError, ErrorClass, ReconcileError, error_code
+from reconciler.aws.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    FatalError,
+    NotFoundError,
+    RetryableError,
+    translate,
+    translated,
+)
 from reconciler.core.functions import (
     DesiredLambdaFunction,
     LambdaConfig,
     LambdaVersion,
     ObservedLambdaFunction,
-    matching_version,
 )
-from reconciler.core.model import Action, Change, ResourceKind
-from reconciler.functions.package_zip import code_sha256
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
 
 log = structlog.get_logger("reconciler.functions")
 
@@ -40,29 +49,22 @@ DEFAULT_WAIT_SECONDS = 300
 _WAIT_DELAY_SECONDS = 2
 
 
-class LambdaEdgeRegionError(ReconcileError):
+MAX_PACKAGE_BYTES = 50 * 1024 * 1024  # origin-event packages (AWS_FACTS: 50 MB)
+
+
+class LambdaEdgeRegionError(FatalError):
     def __init__(self, region: str) -> None:
         super().__init__(
             f"Lambda@Edge functions must be created in {EDGE_REGION}; this adapter was "
             f"configured for {region!r}. Set the Lambda@Edge region to {EDGE_REGION} "
             "(the rest of the reconciler may use any region).",
-            ErrorClass.FATAL,
             "WrongRegion",
         )
 
 
-class RoleTrustError(ReconcileError):
+class RoleTrustError(FatalError):
     def __init__(self, role: str, problem: str) -> None:
-        super().__init__(f"Lambda@Edge role {role}: {problem}", ErrorClass.FATAL, "RoleTrust")
-
-
-@dataclass
-class LambdaApplyResult:
-    name: str
-    version_arn: str | None = None  # what the distribution wiring associates
-    writes: list[str] = field(default_factory=list)  # operation names, in order
-    deleted_versions: list[int] = field(default_factory=list)
-    still_replicated: list[int] = field(default_factory=list)  # retried in a later pass
+        super().__init__(f"Lambda@Edge role {role}: {problem}", "RoleTrust")
 
 
 class LambdaEdgeAdapter:
@@ -75,34 +77,34 @@ class LambdaEdgeAdapter:
         region = region or target.region
         if region != EDGE_REGION:
             raise LambdaEdgeRegionError(region)
-        self._lambda = make_client("lambda", target, region)
-        self._iam = make_client("iam", target, region)
+        self._lambda: LambdaClient = make_client("lambda", target, region)
+        self._iam: IAMClient = make_client("iam", target, region)
         self._wait_attempts = max(1, int(wait_seconds // _WAIT_DELAY_SECONDS))
 
     @property
-    def client(self) -> Any:
-        """The Lambda boto3 client (for event hooks such as call counting)."""
-        return self._lambda
+    def clients(self) -> tuple[Any, ...]:
+        return (self._lambda, self._iam)
 
     # -- observe -----------------------------------------------------------------------
 
     def observe(self, name: str) -> ObservedLambdaFunction:
+        subject = f"lambda {name}"
         try:
-            latest = self._lambda.get_function_configuration(FunctionName=name)
-        except ClientError as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return ObservedLambdaFunction(name)
-            raise
-        versions = tuple(
-            LambdaVersion(
-                int(v["Version"]), str(v["FunctionArn"]), str(v["CodeSha256"]), _config(v)
+            with translated("GetFunctionConfiguration", subject=subject):
+                latest = self._lambda.get_function_configuration(FunctionName=name)
+        except NotFoundError:
+            return ObservedLambdaFunction(name)
+        with translated("ListVersionsByFunction", subject=subject):
+            versions = tuple(
+                LambdaVersion(
+                    int(v["Version"]), str(v["FunctionArn"]), str(v["CodeSha256"]), _config(v)
+                )
+                for page in self._lambda.get_paginator("list_versions_by_function").paginate(
+                    FunctionName=name
+                )
+                for v in page.get("Versions", [])
+                if v["Version"] != "$LATEST"
             )
-            for page in self._lambda.get_paginator("list_versions_by_function").paginate(
-                FunctionName=name
-            )
-            for v in page.get("Versions", [])
-            if v["Version"] != "$LATEST"
-        )
         return ObservedLambdaFunction(
             name,
             exists=True,
@@ -119,11 +121,10 @@ class LambdaEdgeAdapter:
         """The execution role exists and trusts both Lambda and Lambda@Edge replication."""
         name = role_arn.rsplit("/", 1)[-1]
         try:
-            role = self._iam.get_role(RoleName=name)["Role"]
-        except ClientError as exc:
-            if error_code(exc) == "NoSuchEntity":
-                raise RoleTrustError(role_arn, "the role does not exist") from exc
-            raise
+            with translated("GetRole"):
+                role = self._iam.get_role(RoleName=name)["Role"]
+        except NotFoundError as exc:
+            raise RoleTrustError(role_arn, "the role does not exist") from exc
         trusted = _trusted_services(role.get("AssumeRolePolicyDocument"))
         missing = [p for p in REQUIRED_PRINCIPALS if p not in trusted]
         if missing:
@@ -137,10 +138,12 @@ class LambdaEdgeAdapter:
 
     def create(self, fn: DesiredLambdaFunction, zip_bytes: bytes) -> None:
         # Publish=False: a version is published only after the update settled, by publish().
+        # "Function already exist: <name>" shares its code with "an update is in progress"
+        # (retryable); absent when observed, it is our own lost create or another writer.
         try:
             self._lambda.create_function(
                 FunctionName=fn.name,
-                Runtime=fn.runtime,
+                Runtime=fn.runtime,  # type: ignore[arg-type]
                 Role=fn.role,
                 Handler=fn.handler,
                 MemorySize=fn.memory,
@@ -149,31 +152,30 @@ class LambdaEdgeAdapter:
                 Publish=False,
                 Description="managed by reconciler",
             )
-        except ClientError as exc:
-            # AWS: "Function already exist: <name>" (the same code also means "an update
-            # is in progress", which stays retryable). Absent when read: our own create
-            # whose answer was lost (a reset, then botocore's retry), or another writer.
-            if error_code(exc) == "ResourceConflictException" and "already exist" in str(exc):
-                raise ConflictError(
-                    f"lambda {fn.name} exists though it was absent when read; re-plan",
-                    error_code(exc),
-                ) from exc
-            raise
+        except (ClientError, BotoCoreError) as exc:
+            overrides = (
+                {"ResourceConflictException": AlreadyExistsError}
+                if "already exist" in str(exc)
+                else None
+            )
+            raise translate(exc, "CreateFunction", overrides, f"lambda {fn.name}") from exc
         self._wait(fn.name, "function_active")
 
     def update_code(self, fn: DesiredLambdaFunction, zip_bytes: bytes) -> None:
-        self._lambda.update_function_code(FunctionName=fn.name, ZipFile=zip_bytes, Publish=False)
+        with translated("UpdateFunctionCode", subject=f"lambda {fn.name}"):
+            self._lambda.update_function_code(FunctionName=fn.name, ZipFile=zip_bytes, Publish=False)
         self._wait(fn.name, "function_updated")
 
     def update_configuration(self, fn: DesiredLambdaFunction) -> None:
-        self._lambda.update_function_configuration(
-            FunctionName=fn.name,
-            Runtime=fn.runtime,
-            Role=fn.role,
-            Handler=fn.handler,
-            MemorySize=fn.memory,
-            Timeout=fn.timeout,
-        )
+        with translated("UpdateFunctionConfiguration", subject=f"lambda {fn.name}"):
+            self._lambda.update_function_configuration(
+                FunctionName=fn.name,
+                Runtime=fn.runtime,  # type: ignore[arg-type]
+                Role=fn.role,
+                Handler=fn.handler,
+                MemorySize=fn.memory,
+                Timeout=fn.timeout,
+            )
         self._wait(fn.name, "function_updated")
 
     def publish(self, fn: DesiredLambdaFunction) -> str:
@@ -184,136 +186,87 @@ class LambdaEdgeAdapter:
             resp = self._lambda.publish_version(
                 FunctionName=fn.name, CodeSha256=fn.zip_sha256, Description="managed by reconciler"
             )
-        except ClientError as exc:
-            # AWS: "CodeSHA256 (...) is different from current CodeSHA256 in $LATEST".
-            if (
-                error_code(exc) == "InvalidParameterValueException"
-                and "codesha256" in str(exc).lower()
-            ):
-                raise ConflictError(
-                    f"lambda {fn.name}: $LATEST no longer has the planned code; re-plan",
-                    error_code(exc),
-                ) from exc
-            raise
+        except (ClientError, BotoCoreError) as exc:
+            # AWS: "CodeSHA256 (...) is different from current CodeSHA256 in $LATEST": the
+            # precondition that plays the ETag's role failed.
+            stale = "codesha256" in str(exc).lower()
+            raise translate(
+                exc,
+                "PublishVersion",
+                {"InvalidParameterValueException": ConflictError} if stale else None,
+                f"lambda {fn.name}",
+            ) from exc
         # Checked here too: an API that ignored the precondition must not slip past.
         if resp["CodeSha256"] != fn.zip_sha256:
             raise ConflictError(
                 f"lambda {fn.name}: published version {resp['Version']} has code "
-                f"{resp['CodeSha256']}, not the planned {fn.zip_sha256}; re-plan"
+                f"{resp['CodeSha256']}, not the planned {fn.zip_sha256}; re-plan",
+                "CodeSha256Mismatch",
             )
         return str(resp["FunctionArn"])
 
     def delete_version(self, name: str, number: int) -> bool:
         """Deletes one version; False when CloudFront still holds replicas of it (retry later)."""
         try:
-            self._lambda.delete_function(FunctionName=name, Qualifier=str(number))
-        except ClientError as exc:
-            if _still_replicated(exc):
-                log.warning(
-                    "lambda version still replicated at the edge; will retry in a later pass",
-                    function=name,
-                    version=number,
-                )
-                return False
-            if error_code(exc) != "ResourceNotFoundException":  # gone already: the goal
+            with translated("DeleteFunction", subject=f"lambda {name}:{number}"):
+                self._lambda.delete_function(FunctionName=name, Qualifier=str(number))
+        except NotFoundError:
+            return True  # gone already: the goal
+        except FatalError as exc:
+            if not _still_replicated(exc):
                 raise
+            log.info("lambda_version.still_replicated", function=name, version=number)
+            return False
         return True
 
-    def _wait(self, name: str, waiter: str) -> None:
+    def code_location(self, name: str, qualifier: str) -> str:
+        """GetFunction's Code.Location: a presigned URL of the deployed package."""
+        with translated("GetFunction", subject=f"lambda {name}:{qualifier}"):
+            resp = self._lambda.get_function(FunctionName=name, Qualifier=qualifier)
+        return str(resp["Code"]["Location"])
+
+    def download_package(self, name: str, qualifier: str) -> bytes:
+        """The deployed zip of one version (or $LATEST), fetched like any client does."""
+        url = self.code_location(name, qualifier)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp:
+                data: bytes = resp.read(MAX_PACKAGE_BYTES + 1)
+        except OSError as exc:
+            where = url.split("?", 1)[0]  # the query string is the signature: never logged
+            raise RetryableError(
+                f"lambda {name}:{qualifier}: downloading the package from {where} failed: {exc}",
+                "PackageDownload",
+            ) from exc
+        if len(data) > MAX_PACKAGE_BYTES:
+            raise FatalError(f"lambda {name}:{qualifier}: package over 50 MB", "PackageTooLarge")
+        return data
+
+    def _wait(
+        self, name: str, waiter: Literal["function_active", "function_updated"]
+    ) -> None:
         try:
             self._lambda.get_waiter(waiter).wait(
                 FunctionName=name,
                 WaiterConfig={"Delay": _WAIT_DELAY_SECONDS, "MaxAttempts": self._wait_attempts},
             )
         except WaiterError as exc:
-            raise ReconcileError(
-                f"lambda {name} did not settle ({waiter}): {exc}",
-                ErrorClass.RETRYABLE if "Max attempts" in str(exc) else ErrorClass.FATAL,
-                "WaiterError",
+            # Out of attempts: still InProgress, try later. A waiter that met a failure
+            # state (LastUpdateStatus Failed) needs the update sent again: the next plan
+            # does that, so it is retryable too; anything else (AccessDenied) is fatal.
+            last = exc.last_response or {}
+            if "Error" in last and "Max attempts" not in str(exc):
+                raise translate(
+                    _client_error(last, "GetFunctionConfiguration"), "GetFunctionConfiguration"
+                ) from exc
+            raise RetryableError(
+                f"lambda {name} did not settle ({waiter}): {exc}", "LambdaNotSettled"
             ) from exc
-
-    # -- the lifecycle of one function --------------------------------------------------
-
-    def apply(
-        self,
-        fn: DesiredLambdaFunction,
-        seen: ObservedLambdaFunction,
-        changes: Sequence[Change],
-        zip_bytes: bytes | None,
-    ) -> LambdaApplyResult:
-        """Applies this function's planned FUNCTIONS-phase changes; returns the version ARN.
-
-        `changes` may be the whole plan; only this function's are used. zip_bytes must be
-        the package whose CodeSha256 is fn.zip_sha256 (needed only for CREATE / code UPDATE).
-        """
-        mine = _changes_for(fn.name, changes)
-        actions = {c.action for c in mine if c.address.key is None}
-        result = LambdaApplyResult(fn.name)
-        if actions & {Action.CREATE, Action.UPDATE, Action.PUBLISH}:
-            self.check_role(fn.role)
-        if Action.CREATE in actions:
-            self.create(fn, _checked_zip(fn, zip_bytes))
-            result.writes.append("CreateFunction")
-        elif Action.UPDATE in actions:
-            result.writes += self._update(fn, seen, zip_bytes)
-        if Action.PUBLISH in actions:
-            result.version_arn = self.publish(fn)
-            result.writes.append("PublishVersion")
-            log.info("lambda version published", function=fn.name, arn=result.version_arn)
-        else:
-            current = matching_version(fn, seen)
-            result.version_arn = current.arn if current else None
-        return result
-
-    def _update(
-        self, fn: DesiredLambdaFunction, seen: ObservedLambdaFunction, zip_bytes: bytes | None
-    ) -> list[str]:
-        resend = seen.last_update_status == "Failed"
-        writes = []
-        if resend or seen.latest_sha256 != fn.zip_sha256:
-            self.update_code(fn, _checked_zip(fn, zip_bytes))
-            writes.append("UpdateFunctionCode")
-        if resend or seen.latest_config != fn.config:
-            self.update_configuration(fn)
-            writes.append("UpdateFunctionConfiguration")
-        return writes
-
-    def cleanup(self, name: str, changes: Sequence[Change]) -> LambdaApplyResult:
-        """Applies this function's CLEANUP-phase version DELETEs; replicated ones are deferred."""
-        result = LambdaApplyResult(name)
-        for change in _changes_for(name, changes):
-            if change.action is not Action.DELETE or change.address.key is None:
-                continue
-            number = int(change.address.key)
-            if self.delete_version(name, number):
-                result.deleted_versions.append(number)
-                result.writes.append("DeleteFunction")
-            else:
-                result.still_replicated.append(number)
-        return result
-
 
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _changes_for(name: str, changes: Sequence[Change]) -> list[Change]:
-    return [
-        c
-        for c in changes
-        if c.address.kind is ResourceKind.LAMBDA_FUNCTION and c.address.container == name
-    ]
-
-
-def _checked_zip(fn: DesiredLambdaFunction, zip_bytes: bytes | None) -> bytes:
-    # The plan compared hashes; uploading other bytes would publish unplanned code.
-    if zip_bytes is None or code_sha256(zip_bytes) != fn.zip_sha256:
-        raise ReconcileError(
-            f"lambda {fn.name}: the package given is not the one planned "
-            f"(CodeSha256 {fn.zip_sha256})",
-            ErrorClass.FATAL,
-            "PackageMismatch",
-        )
-    return zip_bytes
+def _client_error(response: Mapping[str, Any], operation: str) -> ClientError:
+    return ClientError(dict(response), operation)  # type: ignore[arg-type]
 
 
 def _config(wire: Mapping[str, Any]) -> LambdaConfig:
@@ -350,7 +303,6 @@ def _trusted_services(document: Any) -> set[str]:
     return trusted
 
 
-def _still_replicated(exc: ClientError) -> bool:
+def _still_replicated(exc: FatalError) -> bool:
     # AWS: "Lambda was unable to delete <arn> because it is a replicated function."
-    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
-    return error_code(exc) == "InvalidParameterValueException" and "replica" in message
+    return exc.code == "InvalidParameterValueException" and "replica" in str(exc).lower()

@@ -1,14 +1,17 @@
-"""Options shared by the commands that talk to AWS (plan, apply)."""
+"""Options shared by the commands that talk to AWS (plan, apply), and the engine they build."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from reconciler.aws.clients import AwsTarget
+
+if TYPE_CHECKING:
+    from reconciler.engine import Reconciler
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,8 +61,10 @@ def aws_options(func: F) -> F:
 
 def build_reconciler(
     routes_dir: Path, root: Path | None, region: str, endpoint_url: str | None, allow_mass_delete: bool
-) -> Any:
-    from reconciler.passes import Reconciler
+) -> Reconciler:
+    from reconciler.engine import EngineSettings, Reconciler
 
     target = AwsTarget(region=region, endpoint_url=endpoint_url)
-    return Reconciler(routes_dir, root, target, allow_mass_delete=allow_mass_delete)
+    return Reconciler(
+        routes_dir, root, target, settings=EngineSettings(allow_mass_delete=allow_mass_delete)
+    )

@@ -3,11 +3,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.cli._reconciler_options import aws_options, build_reconciler
-from reconciler.pass_report import Outcome
+from reconciler.engine.report import Outcome
+
+if TYPE_CHECKING:
+    from reconciler.engine import Reconciler
 
 
 @click.command(name="apply")
@@ -36,9 +40,11 @@ def command(
     Without PLAN_FILE, makes a fresh plan, shows it and asks before writing (on a
     terminal; elsewhere --auto-approve is required). With PLAN_FILE (from `plan --out`),
     applies it only if the route files and the live state it was made from are unchanged.
-    A stale ETag during apply re-reads and re-plans (at most 3 times). Exit status 0 when
+    A stale ETag during apply re-reads and re-plans (at most 3 times), and applies only
+    what is left of the plan shown; a re-plan that differs is refused. Exit status 0 when
     applied or nothing to do, 1 otherwise.
     """
+    from reconciler.core.model import Plan
     from reconciler.core.plan_json import plan_from_dict
     from reconciler.core.render import render_text
 
@@ -48,8 +54,8 @@ def command(
     reconciler = build_reconciler(routes_dir, root, region, endpoint_url, allow_mass_delete)
     reconciler.on_step = _progress
 
-    def confirm(plan: object) -> bool:
-        click.echo(render_text(plan), nl=False)  # type: ignore[arg-type]
+    def confirm(plan: Plan) -> bool:
+        click.echo(render_text(plan), nl=False)
         return auto_approve or click.confirm("Apply these changes?", default=False)
 
     report = reconciler.run_pass(dry_run=False, expected=expected, confirm=confirm)
@@ -73,18 +79,12 @@ def _progress(done: int, total: int) -> None:
         click.echo(f"  data batches: {done}/{total}", err=True)
 
 
-def _wait(reconciler: object, timeout: float) -> None:
-    rs = reconciler.load()  # type: ignore[attr-defined]
-    from reconciler.desired import distribution_refs
-
-    adapter = reconciler.distributions  # type: ignore[attr-defined]
-    for ref in distribution_refs(rs):
-        distribution_id = adapter.find(ref.selector)
-        click.echo(f"Waiting for distribution {ref.name} ({distribution_id}) to deploy...", err=True)
-        adapter.wait_deployed(
-            distribution_id,
-            timeout=timeout,
-            delay=2.0,
-            on_progress=lambda status, elapsed: click.echo(f"  {status} after {elapsed:.0f}s", err=True),
-        )
-        click.echo(f"Distribution {ref.name} is Deployed.", err=True)
+def _wait(reconciler: Reconciler, timeout: float) -> None:
+    click.echo("Waiting for the distributions to deploy...", err=True)
+    reconciler.wait_deployed(
+        timeout,
+        on_progress=lambda name, status, elapsed: click.echo(
+            f"  {name}: {status} after {elapsed:.0f}s", err=True
+        ),
+    )
+    click.echo("Every distribution is Deployed.", err=True)

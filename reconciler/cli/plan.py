@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli._reconciler_options import aws_options, build_reconciler
-from reconciler.pass_report import Outcome
+from reconciler.engine.report import Outcome
 
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 

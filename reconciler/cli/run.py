@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,6 @@ import click
 import structlog
 from pydantic import ValidationError
 
-from reconciler.cli._common import EXIT_NOT_IMPLEMENTED
 from reconciler.settings import DaemonSettings
 
 log = structlog.get_logger("reconciler.daemon")
@@ -116,14 +116,8 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         raise click.UsageError(_validation_message(exc)) from exc
 
     log.info("daemon.config", **settings.redacted())
-    try:
-        from reconciler.passes import build_runner
-    except ImportError as exc:
-        click.echo(f"reconciler: the reconcile pass is not available yet ({exc}).", err=True)
-        raise SystemExit(EXIT_NOT_IMPLEMENTED) from exc
-
     from reconciler.aws.clients import AwsTarget
-    from reconciler.daemon.app import Daemon, serve
+    from reconciler.daemon.app import LEDGER_FILE, Daemon, serve
     from reconciler.daemon.git_source import GitSyncError
     from reconciler.daemon.sandbox_mode import start_sandbox
 
@@ -138,12 +132,7 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         if sandbox is not None
         else AwsTarget(region=settings.region, endpoint_url=settings.endpoint_url)
     )
-    runner = build_runner(
-        settings.resolved_routes_dir,
-        settings.resolved_root,
-        target,
-        allow_mass_delete=settings.allow_mass_delete,
-    )
+    runner = _runner(settings, target, settings.state_dir / LEDGER_FILE)
     lease = _lease_table(settings, target) if settings.leader_election else None
     try:
         daemon = Daemon(settings, runner, lease=lease)
@@ -184,6 +173,21 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         if sandbox is not None:
             sandbox.stop()
     raise SystemExit(code)
+
+
+def _runner(settings: DaemonSettings, target: Any, ledger_path: Path) -> Any:
+    """The engine with the daemon's settings, as the worker calls it."""
+    from reconciler.engine import EngineSettings, FileLedger, Reconciler
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    engine = Reconciler(
+        settings.resolved_routes_dir,
+        settings.resolved_root,
+        target,
+        settings=EngineSettings(allow_mass_delete=settings.allow_mass_delete),
+        ledger=FileLedger(ledger_path),
+    )
+    return functools.partial(engine.run_pass, heal_drift=settings.self_heal)
 
 
 def _lease_table(settings: DaemonSettings, target: Any) -> Any:

@@ -2,5 +2,5 @@
 
 The daemon only schedules: file events, a resync timer, a git poller, signals and HTTP
 requests decide *when* one worker thread runs a whole pass; what a pass does lives in
-reconciler.passes.
+reconciler.engine.
 """

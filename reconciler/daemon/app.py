@@ -27,7 +27,7 @@ from reconciler.settings import DaemonSettings
 log = structlog.get_logger("reconciler.daemon")
 
 EDGE_FUNCTIONS_DIR = "edge_functions"
-BASELINE_FILE = "last-converged-digest"
+LEDGER_FILE = "ledger.json"  # reconciler.engine.ledger: what drift is measured against
 
 
 def worker_config(settings: DaemonSettings) -> WorkerConfig:
@@ -70,7 +70,6 @@ class Daemon:
             status=self.status,
             metrics=self.metrics,
             revision_of=lambda: read_revision(routes_dir),
-            baseline_file=settings.state_dir / BASELINE_FILE,
             may_write=self.elector.may_write if self.elector else None,
         )
         self._init_leader_status()

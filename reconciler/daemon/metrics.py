@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from reconciler.daemon.revision import Revision
-from reconciler.pass_report import PassReport
+from reconciler.engine.report import PassReport
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -36,7 +36,20 @@ class DaemonMetrics:
         )
         self.drift_detected = Counter(
             "reconciler_drift_detected",
-            "Passes that found live state changed outside the route files (the files did not change).",
+            "Passes that found live values the reconciler did not write, in containers whose "
+            "declaration did not change since the last convergence.",
+            registry=r,
+        )
+        self.gate_rejections = Counter(
+            "reconciler_gate_rejections",
+            "Candidate function code the test gate refused to publish, by function.",
+            ["function"],
+            registry=r,
+        )
+        self.stalled = Gauge(
+            "reconciler_stalled",
+            "1 while the daemon waits for the input to change (a fatal error, invalid route "
+            "files or a refused plan); no retries run meanwhile.",
             registry=r,
         )
         self.file_events = Counter(

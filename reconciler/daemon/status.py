@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.daemon.revision import Revision
-from reconciler.pass_report import Outcome, PassReport
+from reconciler.engine.report import Outcome, PassReport
 
 # How many planned changes /status lists one by one; the counts always cover all.
 PLAN_SAMPLE = 50
@@ -82,6 +82,7 @@ class StatusBoard:
     applied: Revision | None = None
     drift: dict[str, Any] = field(default_factory=lambda: {"detected": False, "passes": 0})
     retry: dict[str, Any] | None = None
+    last_rejection: dict[str, Any] | None = None
     next_resync_at: float | None = None  # wall clock
 
     def __post_init__(self) -> None:
@@ -144,6 +145,7 @@ class StatusBoard:
                 "lastPlan": self.last_plan,
                 "drift": dict(self.drift),
                 "retry": self.retry,
+                "lastRejection": self.last_rejection,
                 "nextResyncTime": utc_iso(self.next_resync_at),
             }
 

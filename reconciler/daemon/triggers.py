@@ -56,8 +56,9 @@ class Schedule:
     def retry_after(self, now: float, delay: float) -> None:
         self.retry_at = now + delay
 
-    def cancel_retry(self) -> None:
-        self.retry_at = None
+    def skip_resync(self, now: float) -> None:
+        """The resync came due while stalled: no pass, the next resync is scheduled."""
+        self._schedule_resync(now)
 
     def next_due(self, now: float) -> Due:
         if self.requested is not None:

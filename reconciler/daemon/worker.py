@@ -12,25 +12,50 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol
 
 import structlog
 
+from reconciler.aws.errors import ErrorClass
+from reconciler.core.model import Plan
 from reconciler.daemon.backoff import Backoff
 from reconciler.daemon.metrics import DaemonMetrics
 from reconciler.daemon.revision import Revision
 from reconciler.daemon.status import StatusBoard, plan_summary, utc_iso
 from reconciler.daemon.triggers import Schedule, Trigger
-from reconciler.pass_report import Outcome, PassReport
+from reconciler.engine.report import Outcome, PassReport
 
-Runner = Callable[[bool], PassReport]  # dry_run -> report of one whole pass
+
+class Runner(Protocol):
+    """One whole pass (reconciler.engine.Reconciler.run_pass with the daemon's settings).
+    `confirm` is asked with the plan before the first write; False writes nothing."""
+
+    def __call__(
+        self, dry_run: bool, *, confirm: Callable[[Plan], bool] | None = None
+    ) -> PassReport: ...
+
+
+class _Next(Enum):
+    """What the error class of a pass schedules (kopf's Outcome, Flux's Result)."""
+
+    WAIT = "wait"  # converged or dry-run: the next change or resync
+    BACK_OFF = "back-off"  # retryable or conflict: retry after a growing delay
+    STALL = "stall"  # fatal, invalid, refused: nothing until the input changes
+
+
+def _schedule_of(report: PassReport) -> _Next:
+    if report.outcome in (Outcome.INVALID, Outcome.REFUSED):
+        return _Next.STALL
+    if report.outcome is not Outcome.FAILED:
+        return _Next.WAIT
+    if report.error_class is ErrorClass.FATAL:
+        return _Next.STALL
+    return _Next.BACK_OFF
 
 log = structlog.get_logger("reconciler.daemon")
 
 CONVERGED = frozenset({Outcome.APPLIED, Outcome.NO_CHANGES})
-# Outcomes that need a human (or a new commit): retrying the same input cannot help.
-STALLED = frozenset({Outcome.INVALID, Outcome.REFUSED})
 LOGGED_ERRORS = 20
 
 
@@ -56,7 +81,6 @@ class Worker:
         status: StatusBoard | None = None,
         metrics: DaemonMetrics | None = None,
         revision_of: Callable[[], Revision | None] = lambda: None,
-        baseline_file: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         may_write: Callable[[], bool] | None = None,
@@ -64,7 +88,7 @@ class Worker:
         self._runner = runner
         # With leader election: asked right before a pass starts (and before the real
         # call of a no-self-heal pass); None = a single replica, always allowed.
-        self._may_write = may_write
+        self._may_write_fn = may_write
         self.config = config
         self.status = status or StatusBoard(dry_run=config.dry_run, self_heal=config.self_heal)
         self.metrics = metrics or DaemonMetrics()
@@ -86,11 +110,7 @@ class Worker:
         self._running_since: float | None = None
         self._finished = 0
         self._failures = 0
-        # Digest of the route files as of the last pass that left live state equal to
-        # them: a non-empty plan for the same digest means someone changed AWS. Kept in
-        # the state dir so that drift made while the daemon was down is still drift.
-        self._baseline_file = baseline_file
-        self._baseline_digest: str | None = _read_baseline(baseline_file)
+        self._stalled = False
 
     # --- control (any thread) ---------------------------------------------------------
 
@@ -141,7 +161,7 @@ class Worker:
             )
 
     def _standby(self) -> bool:
-        return self._may_write is not None and not self._may_write()
+        return self._may_write_fn is not None and not self._may_write_fn()
 
     @property
     def suspended(self) -> bool:
@@ -230,6 +250,12 @@ class Worker:
                 self._cond.wait(timeout=1.0)
                 continue
             due = self._schedule.next_due(self._clock())
+            if due.trigger is Trigger.RESYNC and self._stalled:
+                # Stalled (a fatal error, an invalid or refused plan): the same input would
+                # fail the same way. Only a change, a new revision, a resume or an operator's
+                # request runs the next pass; the resync timer just moves on.
+                self._schedule.skip_resync(self._clock())
+                continue
             if due.trigger is not None:
                 return due.trigger
             self._cond.wait(timeout=due.wait)
@@ -243,41 +269,34 @@ class Worker:
         self.status.set_condition(
             "Reconciling", "True", "Progressing", f"pass triggered by {trigger}"
         )
-        # Self-heal off: look first (dry), and write only when the route files are new;
-        # the same files with a non-empty plan are drift, which is reported, not undone.
-        dry = self.config.dry_run or not self.config.self_heal
-        log.info(
-            "pass.started", trigger=trigger.value, dry_run=dry, **_rev_fields("revision", revision)
-        )
-        report = self._call(dry)
-        if (
-            dry
-            and not self.config.dry_run
-            and report.outcome is Outcome.PLANNED
-            and report.desired_digest != self._baseline_digest
-            and not self._lost_lease()
-        ):
-            log.info("pass.new_input", note="route files changed since last converged: applying")
-            report = self._call(False)
-        self._record(report, trigger, revision)
-
-    def _lost_lease(self) -> bool:
-        # The dry look may have taken long enough for the lease to go: writing needs it.
-        if self._standby():
-            log.warning("pass.not_applied", reason="lease lost during the dry look")
-            return True
-        return False
-
-    def _call(self, dry_run: bool) -> PassReport:
-        started = time.monotonic()
+        fields = _rev_fields("revision", revision)
+        structlog.contextvars.bind_contextvars(**fields)
         try:
-            report = self._runner(dry_run)
-        except Exception as exc:  # a bug in the pass must not end the daemon
+            log.info("pass.started", trigger=trigger.value, dry_run=self.config.dry_run)
+            report = self._call()
+            self._record(report, trigger, revision)
+        finally:
+            structlog.contextvars.unbind_contextvars(*fields)
+
+    def _may_write(self, _plan: Any) -> bool:
+        # With leader election: the plan may have taken long enough for the lease to go.
+        if self._standby():
+            log.warning("pass.not_applied", reason="lease lost before the first write")
+            return False
+        return True
+
+    def _call(self) -> PassReport:
+        started = time.monotonic()
+        confirm = self._may_write if self._may_write_fn is not None else None
+        try:
+            report = self._runner(self.config.dry_run, confirm=confirm)
+        except Exception as exc:  # the engine reports its own failures; this is a bug in it
             log.exception("pass.crashed")
             report = PassReport(
                 outcome=Outcome.FAILED,
                 errors=(f"{type(exc).__name__}: {exc}",),
-                error_class="internal",
+                error_class=ErrorClass.RETRYABLE,
+                reason="InternalError",
             )
         if not report.duration_seconds:
             report = replace(report, duration_seconds=time.monotonic() - started)
@@ -286,40 +305,36 @@ class Worker:
     def _record(self, report: PassReport, trigger: Trigger, revision: Revision | None) -> None:
         now_wall = time.time()
         outcome = report.outcome
-        planned = report.plan is not None and not report.plan.empty
-        drift = bool(
-            planned
-            and report.desired_digest
-            and report.desired_digest == self._baseline_digest
-            and outcome is not Outcome.INVALID
-        )
-        corrected = drift and outcome is Outcome.APPLIED
+        uncorrected = [d for d in report.drift if not d.corrected]
         summary = plan_summary(report)
 
         self.metrics.observe_pass(report, trigger.value)
-        if drift:
+        if report.drift:
             self.metrics.drift_detected.inc()
+        for rejection in report.rejected:
+            self.metrics.gate_rejections.labels(function=rejection.function).inc()
         if outcome in CONVERGED:
-            if report.desired_digest and report.desired_digest != self._baseline_digest:
-                self._baseline_digest = report.desired_digest
-                _write_baseline(self._baseline_file, report.desired_digest)
             self.status.update(applied=revision)
             self.metrics.set_revision("applied", revision)
-        success = report.ok
-        if success:
+        if report.ok:
             self._failures = 0
             self.metrics.last_success.set(now_wall)
             self.status.update(last_success_at=now_wall)
 
+        schedule = _schedule_of(report)
         retry_in: float | None = None
-        if outcome is Outcome.FAILED:
-            self._failures += 1
-            retry_in = self._backoff.delay(self._failures)
-            with self._cond:
+        with self._cond:
+            self._stalled = schedule is _Next.STALL
+            if schedule is _Next.BACK_OFF:
+                self._failures += 1
+                retry_in = max(self._backoff.delay(self._failures), report.retry_after or 0.0)
                 self._schedule.retry_after(self._clock(), retry_in)
-                self._cond.notify_all()
+            self._cond.notify_all()
+        if schedule is _Next.STALL:
+            self._failures = 0
         self.metrics.consecutive_failures.set(self._failures)
-        self.metrics.drifted.set(1 if drift and not corrected else 0)
+        self.metrics.drifted.set(1 if uncorrected else 0)
+        self.metrics.stalled.set(1 if schedule is _Next.STALL else 0)
 
         last_pass = {
             "outcome": outcome.value,
@@ -329,8 +344,12 @@ class Worker:
             "desiredDigest": report.desired_digest,
             "applied": len(report.applied),
             "writeCalls": report.write_calls,
+            "calls": dict(report.calls),
+            "conflicts": report.conflicts,
             "errors": list(report.errors[:LOGGED_ERRORS]),
-            "errorClass": report.error_class,
+            "errorClass": report.error_class.value if report.error_class else None,
+            "reason": report.reason or None,
+            "notes": list(report.notes),
         }
         fields: dict[str, Any] = {
             "passes": self.status.passes + 1,
@@ -342,36 +361,53 @@ class Worker:
         }
         if summary is not None:
             fields["last_plan"] = summary
-        if not success:
+        if not report.ok:
             fields["last_error"] = {
                 "outcome": outcome.value,
-                "errorClass": report.error_class,
+                "errorClass": last_pass["errorClass"],
+                "reason": report.reason,
                 "errors": list(report.errors[:LOGGED_ERRORS]),
                 "time": utc_iso(now_wall),
                 "revision": revision.as_dict() if revision else None,
             }
-        if drift:
+        if report.rejected:
+            fields["last_rejection"] = {
+                "time": utc_iso(now_wall),
+                "revision": revision.as_dict() if revision else None,
+                "rejected": [r.as_dict() for r in report.rejected],
+            }
+        if report.drift:
             fields["drift"] = {
-                "detected": not corrected,
-                "corrected": corrected,
+                "detected": bool(uncorrected),
+                "corrected": not uncorrected,
                 "lastDetectedTime": utc_iso(now_wall),
-                "changes": summary["changes"] if summary else 0,
+                "changes": len(report.drift),
+                "items": [d.as_dict() for d in report.drift[:LOGGED_ERRORS]],
                 "passes": self.status.drift.get("passes", 0) + 1,
             }
         elif outcome in CONVERGED:
             fields["drift"] = {**self.status.drift, "detected": False}
         self.status.update(**fields)
-        self._set_conditions(report, drift and not corrected, retry_in)
-        self._log(report, trigger, revision, summary, drift, corrected, retry_in)
+        self._set_conditions(report, bool(uncorrected), retry_in, schedule)
+        self._log(report, trigger, summary, retry_in)
 
-    def _set_conditions(self, report: PassReport, drifted: bool, retry_in: float | None) -> None:
+    def _set_conditions(
+        self, report: PassReport, drifted: bool, retry_in: float | None, schedule: _Next
+    ) -> None:
         outcome = report.outcome
         first_error = report.errors[0] if report.errors else ""
         set_ = self.status.set_condition
         if self._standby():  # the lease went during this pass: nothing more runs here
             set_("Reconciling", "False", "Standby", "another replica holds the lease")
-        elif outcome is Outcome.FAILED:
+        elif schedule is _Next.BACK_OFF:
             set_("Reconciling", "True", "RetryScheduled", f"retrying in {retry_in:.1f}s")
+        elif schedule is _Next.STALL:
+            set_(
+                "Reconciling",
+                "False",
+                "Stalled",
+                "waiting for the route files or revision to change, or POST /reconcile",
+            )
         else:
             set_("Reconciling", "False", "Idle", "waiting for a change or the next resync")
         if drifted:
@@ -392,22 +428,17 @@ class Worker:
         elif outcome is Outcome.REFUSED:
             set_("Ready", "False", "PlanRefused", first_error or _plan_problem(report))
         else:
-            set_("Ready", "False", "ApplyFailed", f"{report.error_class}: {first_error}")
-        if outcome is Outcome.INVALID:
-            set_("Stalled", "True", "InvalidRouteFiles", "waiting for the route files to change")
-        elif outcome is Outcome.REFUSED:
-            set_("Stalled", "True", "PlanRefused", "waiting for a change or the next resync")
+            set_("Ready", "False", report.reason or "ApplyFailed", first_error)
+        if schedule is _Next.STALL:
+            set_("Stalled", "True", report.reason or outcome.value, first_error or _plan_problem(report))
         else:
-            set_("Stalled", "False", "Progressing" if outcome is Outcome.FAILED else "Healthy", "")
+            set_("Stalled", "False", "Progressing" if schedule is _Next.BACK_OFF else "Healthy", "")
 
     def _log(
         self,
         report: PassReport,
         trigger: Trigger,
-        revision: Revision | None,
         summary: dict[str, Any] | None,
-        drift: bool,
-        corrected: bool,
         retry_in: float | None,
     ) -> None:
         fields: dict[str, Any] = {
@@ -415,20 +446,21 @@ class Worker:
             "trigger": trigger.value,
             "duration_seconds": round(report.duration_seconds, 3),
             "applied": len(report.applied),
-            **_rev_fields("revision", revision),
+            "write_calls": report.write_calls,
         }
         if summary is not None:
             fields["plan"] = {k: summary[k] for k in ("changes", "byAction", "byKind")}
-            if report.outcome is Outcome.PLANNED or drift:
+            if report.outcome is Outcome.PLANNED:
                 fields["plan_items"] = summary["items"]
         if report.errors:
             fields["errors"] = list(report.errors[:LOGGED_ERRORS])
-            fields["error_class"] = report.error_class
+            fields["error_class"] = report.error_class.value if report.error_class else None
+            fields["reason"] = report.reason
         if retry_in is not None:
             fields["retry_in_seconds"] = round(retry_in, 2)
             fields["consecutive_failures"] = self._failures
-        if drift:
-            log.warning("drift.detected", corrected=corrected, **fields)
+        for drift in report.drift:
+            log.warning("drift.detected", **drift.as_dict())
         if report.ok:
             log.info("pass.finished", **fields)
         else:
@@ -441,26 +473,6 @@ class Worker:
             self.status.set_condition(
                 "Reconciling", "False", "Suspended", "reconciliation is suspended"
             )
-
-
-def _read_baseline(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text().strip() or None
-    except OSError:
-        return None
-
-
-def _write_baseline(path: Path | None, digest: str) -> None:
-    if path is None:
-        return
-    try:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(digest + "\n")
-        tmp.replace(path)  # atomic: a crash leaves the old digest or the new, never half
-    except OSError as exc:  # a read-only state dir costs only drift detection across restarts
-        log.warning("daemon.baseline_not_saved", path=str(path), error=str(exc))
 
 
 def _plan_problem(report: PassReport) -> str:

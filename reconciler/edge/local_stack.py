@@ -15,7 +15,7 @@ import structlog
 
 from reconciler.aws.clients import AwsTarget
 from reconciler.edge.server import LocalEdge, start_local_edge
-from reconciler.pass_report import Outcome, PassReport
+from reconciler.engine.report import Outcome, PassReport
 
 log = structlog.get_logger("reconciler.edge")
 
@@ -26,10 +26,6 @@ SANDBOX_CREDENTIALS = {
 }
 CONVERGED = frozenset({Outcome.APPLIED, Outcome.NO_CHANGES})
 MAX_PASSES = 3
-# The harness's compute figure is wall time on this (possibly busy) machine, not AWS's
-# figure (docs/edge-functions.md); on a loaded laptop it swings past the 70 publish guard
-# and fails the pass. The local stack checks routing, so it does not gate on it.
-LOCAL_MAX_COMPUTE_UTILIZATION = 100
 
 
 @dataclass
@@ -49,11 +45,9 @@ class LocalStack:
 
 def reconcile_until_converged(routes_dir: Path, root: Path, target: AwsTarget) -> list[PassReport]:
     """Passes until one converges (at most MAX_PASSES), like the daemon's retries."""
-    from reconciler.passes import Reconciler
+    from reconciler.engine import Reconciler
 
-    reconciler = Reconciler(
-        routes_dir, root, target, max_compute_utilization=LOCAL_MAX_COMPUTE_UTILIZATION
-    )
+    reconciler = Reconciler(routes_dir, root, target)
     reports: list[PassReport] = []
     while len(reports) < MAX_PASSES:
         reports.append(reconciler.run_pass(dry_run=False))

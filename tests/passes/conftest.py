@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.aws.clients import AwsTarget
-from reconciler.passes import Reconciler
+from reconciler.engine import Reconciler
 from tests.conftest import REPO
 
 __all__ = ["REPO"]

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from reconciler.core.model import Action, ResourceKind
-from reconciler.pass_report import Outcome
-from reconciler.passes import Reconciler
+from reconciler.engine import Outcome
+from reconciler.engine import Reconciler
 from tests.data import wire
 
 TENANT_EVENT = "origin-request"
