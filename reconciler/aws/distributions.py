@@ -83,6 +83,18 @@ class DistributionAdapter:
             dist["DistributionConfig"],
         )
 
+    def lambda_versions_in_use(self) -> frozenset[str]:
+        """Lambda version ARNs any distribution of the account associates (declared or not):
+        clean-up never deletes one. ListDistributions' summaries carry every behaviour."""
+        arns: set[str] = set()
+        for summary in self._summaries():
+            behaviors = [summary.get("DefaultCacheBehavior") or {}]
+            behaviors += (summary.get("CacheBehaviors") or {}).get("Items") or []
+            for behavior in behaviors:
+                block = behavior.get("LambdaFunctionAssociations") or {}
+                arns.update(str(a["LambdaFunctionARN"]) for a in block.get("Items") or [])
+        return frozenset(arns)
+
     def _summaries(self) -> Iterator[Mapping[str, Any]]:
         with translated("ListDistributions"):
             for page in self._cf.get_paginator("list_distributions").paginate():

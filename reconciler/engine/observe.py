@@ -98,6 +98,9 @@ def observe(desired: DesiredState, adapters: Adapters) -> Observation:
         for behavior in dist.behaviors.values()
         for association in behavior.lambda_associations.values()
     )
+    if desired.functions.lambdas:
+        # Versions wired anywhere in the account, not only in declared distributions.
+        associated |= adapters.distributions.lambda_versions_in_use()
     functions = ObservedFunctions(
         cloudfront={
             f.name: adapters.cloudfront_functions.observe(f.name)

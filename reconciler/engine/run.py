@@ -19,7 +19,7 @@ import structlog
 
 from reconciler.aws.clients import AwsTarget
 from reconciler.aws.errors import ConflictError, ErrorClass, FatalError, ReconcileError, translate
-from reconciler.core.model import Action, Address, Change, Plan
+from reconciler.core.model import Action, Address, Change, Phase, Plan, ResourceKind
 from reconciler.core.render import summary
 from reconciler.engine.desired import DesiredState, container_key, desired_state
 from reconciler.engine.gate import (
@@ -238,6 +238,7 @@ class _Run:
     def _apply(self, planned: Planned, ledger: Ledger) -> None:
         engine = self.engine
         offline_gate(planned, engine.tester_factory)
+        _preflight(planned, engine.adapters)
         ctx = ApplyContext(
             planned, engine.adapters, self.changes, ledger, engine.settings.gate, engine.on_step
         )
@@ -290,6 +291,19 @@ class _Run:
             duration_ms=round(report.duration_seconds * 1000, 1),
         )
         return report
+
+
+def _preflight(planned: Planned, adapters: Adapters) -> None:
+    """What can be known to fail before the first write is checked before it: the role of
+    every Lambda@Edge function the plan writes trusts both Lambda and its replication."""
+    writing = {
+        c.address.container
+        for c in planned.plan.changes
+        if c.address.kind is ResourceKind.LAMBDA_FUNCTION and c.phase is Phase.FUNCTIONS
+    }
+    for fn in planned.functions.lambdas:
+        if fn.name in writing:
+            adapters.lambdas.check_role(fn.role)
 
 
 def _problems(plan: Plan) -> list[str]:

@@ -29,7 +29,8 @@ def refuse_if_stale(saved: Plan, fresh: Plan) -> None:
 
 
 def _identity(change: Change) -> tuple[Any, ...]:
-    return (change.address, change.action, repr(change.after))
+    # What the operator approved: this value replaced by that one, at this address.
+    return (change.address, change.action, repr(change.before), repr(change.after))
 
 
 def refuse_if_not_shown(shown: Plan, fresh: Plan) -> None:

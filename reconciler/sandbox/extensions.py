@@ -22,6 +22,7 @@ def install_all() -> None:
             cloudfront_functions,
             dynamodb_limits,
             kvs_dataplane,
+            lambda_versions,
         )
 
         for module in (
@@ -29,6 +30,7 @@ def install_all() -> None:
             cloudfront_functions,
             kvs_dataplane,
             dynamodb_limits,
+            lambda_versions,
         ):
             module.install()
         _installed = True

@@ -1,7 +1,8 @@
-"""Scripted runners: stand-ins for `reconciler.passes.build_runner(...)` in scheduler tests.
+"""Scripted runners: stand-ins for the engine's run_pass in scheduler tests.
 
-They obey the runner contract (one call = one whole pass, returns a PassReport, the bool
-is dry_run) and record every call, so the tests can see what the scheduler decided.
+They obey the runner contract (one call = one whole pass, returns a PassReport; the bool
+is dry_run; `confirm` is asked before the first write) and record every call, so the tests
+can see what the scheduler decided. The engine itself is tested against the sandbox.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.aws.errors import ErrorClass
 from reconciler.core.model import Action, Address, Change, Phase, Plan, ResourceKind
-from reconciler.pass_report import Outcome, PassReport
+from reconciler.engine.report import Drift, Outcome, PassReport
 
 
 def changes(n: int) -> tuple[Change, ...]:
@@ -30,16 +32,28 @@ def changes(n: int) -> tuple[Change, ...]:
     )
 
 
-def report(outcome: Outcome, n_changes: int = 0, digest: str = "d1", **kw: object) -> PassReport:
+def report(
+    outcome: Outcome,
+    n_changes: int = 0,
+    digest: str = "d1",
+    *,
+    drift: int = 0,
+    corrected: bool = True,
+    **kw: object,
+) -> PassReport:
+    """A PassReport as the engine makes one; `drift` of the changes are drift."""
     planned = changes(n_changes)
     plan = Plan(planned, desired_digest=digest) if outcome is not Outcome.INVALID else None
     applied = planned if outcome is Outcome.APPLIED else ()
+    if outcome is Outcome.FAILED:
+        kw.setdefault("error_class", ErrorClass.RETRYABLE)
     return PassReport(
         outcome=outcome,
         plan=plan,
         applied=applied,
         desired_digest=digest if outcome is not Outcome.INVALID else "",
         duration_seconds=0.001,
+        drift=tuple(Drift(c, corrected) for c in planned[:drift]),
         **kw,  # type: ignore[arg-type]
     )
 
@@ -48,6 +62,9 @@ def report(outcome: Outcome, n_changes: int = 0, digest: str = "d1", **kw: objec
 class Call:
     at: float
     dry_run: bool
+    confirmed: bool | None = None  # what `confirm` answered, when given
+
+
 
 
 @dataclass
@@ -61,14 +78,20 @@ class ScriptedRunner:
     calls: list[Call] = field(default_factory=list)
     in_pass: threading.Event = field(default_factory=threading.Event)
 
-    def __call__(self, dry_run: bool) -> PassReport:
+    def __call__(self, dry_run: bool, *, confirm: Callable[[Plan], bool] | None = None) -> PassReport:
         index = len(self.calls)
-        self.calls.append(Call(time.monotonic(), dry_run))
+        call = Call(time.monotonic(), dry_run)
+        self.calls.append(call)
         self.in_pass.set()
         try:
             if self.gate is not None:
                 assert self.gate.wait(10), "test never opened the gate"
-            return self.script(index, dry_run)
+            result = self.script(index, dry_run)
+            if confirm is not None and result.plan is not None and not dry_run:
+                call.confirmed = confirm(result.plan)
+                if not call.confirmed:
+                    return report(Outcome.PLANNED, len(result.plan.changes))
+            return result
         finally:
             self.in_pass.clear()
 
@@ -88,7 +111,7 @@ class FileDigestRunner:
     pass_seconds: float = 0.0
     seen: list[str] = field(default_factory=list)
 
-    def __call__(self, dry_run: bool) -> PassReport:
+    def __call__(self, dry_run: bool, *, confirm: Callable[[Plan], bool] | None = None) -> PassReport:
         digest = digest_of(self.routes_dir) if self.routes_dir.is_dir() else ""
         if self.pass_seconds:
             time.sleep(self.pass_seconds)  # stands in for the AWS round trips of a pass

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from reconciler.daemon.app import Daemon, serve
+from reconciler.engine.report import Outcome, PassReport
 from reconciler.logs import configure_logging
-from reconciler.pass_report import Outcome, PassReport
 from reconciler.settings import DaemonSettings
 from tests.daemon.scripted import report
 
@@ -21,7 +21,7 @@ def main() -> int:
     configure_logging("json")
     calls = [0]
 
-    def runner(dry_run: bool) -> PassReport:
+    def runner(dry_run: bool, *, confirm: object = None) -> PassReport:
         calls[0] += 1
         n = calls[0]
         (state / f"pass-{n}-started").touch()

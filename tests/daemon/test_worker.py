@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from reconciler.aws.errors import ErrorClass
 from reconciler.daemon.backoff import Backoff
 from reconciler.daemon.triggers import Schedule, Trigger
 from reconciler.daemon.worker import Worker, WorkerConfig
-from reconciler.pass_report import Outcome
+from reconciler.engine.report import Outcome
 from tests.daemon.scripted import ScriptedRunner, report
 
 FAST = WorkerConfig(
@@ -118,7 +119,7 @@ def test_backoff_sequence_is_exponential_with_jitter_and_capped() -> None:
 def test_failed_passes_are_retried_with_growing_delays(workers: list[Worker]) -> None:
     runner = ScriptedRunner(
         script=lambda i, dry: (
-            report(Outcome.FAILED, 1, errors=("throttled",), error_class="retryable")
+            report(Outcome.FAILED, 1, errors=("throttled",), error_class=ErrorClass.RETRYABLE)
             if i < 4
             else report(Outcome.APPLIED, 1)
         )
@@ -137,21 +138,79 @@ def test_failed_passes_are_retried_with_growing_delays(workers: list[Worker]) ->
 def test_retry_state_is_visible_while_failing(workers: list[Worker]) -> None:
     config = WorkerConfig(resync_interval=0, backoff_min=30, backoff_max=60)
     runner = ScriptedRunner(
-        script=lambda i, dry: report(Outcome.FAILED, errors=("AccessDenied",), error_class="fatal")
+        script=lambda i, dry: report(
+            Outcome.FAILED, errors=("ServiceUnavailable",), reason="ServiceUnavailable"
+        )
     )
     worker = start(workers, runner, config)
     assert worker.wait_for_passes(1, 5)
     snap = worker.status.snapshot()
     assert snap["retry"]["failures"] == 1
+    assert snap["lastError"]["errorClass"] == "retryable"
     assert worker.status.condition("Reconciling").reason == "RetryScheduled"
-    assert worker.status.condition("Ready").reason == "ApplyFailed"
+    assert worker.status.condition("Ready").reason == "ServiceUnavailable"
+    assert worker.status.condition("Stalled").status == "False"
     assert worker.status.ready()[0]  # AWS failures do not flip readiness
+
+
+def test_throttling_waits_at_least_what_the_error_asks(workers: list[Worker]) -> None:
+    runner = ScriptedRunner(
+        script=lambda i, dry: (
+            report(Outcome.FAILED, errors=("Throttling",), reason="Throttling", retry_after=0.4)
+            if i == 0
+            else report(Outcome.NO_CHANGES)
+        )
+    )
+    worker = start(workers, runner)  # backoff_min 0.05: the throttle's 0.4 s wins
+    assert worker.wait_for_passes(2, 5)
+    assert runner.calls[1].at - runner.calls[0].at >= 0.4
+
+
+def test_a_fatal_error_stalls_until_the_input_changes_or_an_operator_asks(
+    workers: list[Worker],
+) -> None:
+    """Fatal (AccessDenied, a failed test gate): Stalled=True, no back-off retries, no
+    resync passes; a change or POST /reconcile runs the next pass."""
+    config = WorkerConfig(debounce=0.01, resync_interval=0.1, resync_jitter=0, backoff_min=0.01)
+    runner = ScriptedRunner(
+        script=lambda i, dry: (
+            report(
+                Outcome.FAILED,
+                errors=("UpdateKeys: AccessDeniedException: not authorized",),
+                error_class=ErrorClass.FATAL,
+                reason="AccessDeniedException",
+            )
+            if i < 2
+            else report(Outcome.NO_CHANGES)
+        )
+    )
+    worker = start(workers, runner, config)
+    assert worker.wait_for_passes(1, 5)
+    assert not worker.wait_for_passes(2, 0.5)  # five resync periods: nothing ran
+    stalled = worker.status.condition("Stalled")
+    assert stalled.status == "True" and stalled.reason == "AccessDeniedException"
+    assert "not authorized" in stalled.message
+    assert worker.status.condition("Reconciling").reason == "Stalled"
+    assert worker.status.snapshot()["retry"] is None
+    assert worker.metrics.stalled._value.get() == 1  # type: ignore[attr-defined]
+    worker.request(Trigger.MANUAL)  # an operator asks
+    assert worker.wait_for_passes(2, 5)
+    assert worker.status.condition("Stalled").status == "True"  # still fatal
+    worker.notify_change("routes/tiers.yaml")  # the input changes
+    assert worker.wait_for_passes(3, 5)
+    assert worker.status.condition("Stalled").status == "False"
+    assert worker.metrics.stalled._value.get() == 0  # type: ignore[attr-defined]
 
 
 def test_invalid_files_wait_for_a_change(workers: list[Worker]) -> None:
     runner = ScriptedRunner(
         script=lambda i, dry: (
-            report(Outcome.INVALID, errors=("routes/tiers.yaml:3:1: kind: bad",))
+            report(
+                Outcome.INVALID,
+                errors=("routes/tiers.yaml:3:1: kind: bad",),
+                reason="InvalidRouteFiles",
+                error_class=ErrorClass.FATAL,
+            )
             if i == 0
             else report(Outcome.APPLIED, 1)
         )
@@ -169,11 +228,11 @@ def test_invalid_files_wait_for_a_change(workers: list[Worker]) -> None:
     assert worker.status.ready()[0]
 
 
-def test_refused_plan_waits_for_the_resync(workers: list[Worker]) -> None:
-    config = WorkerConfig(debounce=0.05, resync_interval=0.3, resync_jitter=0)
+def test_refused_plan_waits_for_a_change_not_the_resync(workers: list[Worker]) -> None:
+    config = WorkerConfig(debounce=0.05, resync_interval=0.1, resync_jitter=0)
     runner = ScriptedRunner(
         script=lambda i, dry: (
-            report(Outcome.REFUSED, 3, errors=("prune guard",))
+            report(Outcome.REFUSED, 3, errors=("prune guard",), reason="PlanRefused")
             if i == 0
             else report(Outcome.NO_CHANGES)
         )
@@ -181,23 +240,26 @@ def test_refused_plan_waits_for_the_resync(workers: list[Worker]) -> None:
     worker = start(workers, runner, config)
     assert worker.wait_for_passes(1, 5)
     assert worker.status.condition("Stalled").reason == "PlanRefused"
+    assert not worker.wait_for_passes(2, 0.4)
+    worker.notify_change("routes/policy.yaml")
     assert worker.wait_for_passes(2, 5)
-    assert runner.calls[1].at - runner.calls[0].at >= 0.29
-    assert worker.status.snapshot()["lastPass"]["trigger"] == "resync"
+    assert worker.status.snapshot()["lastPass"]["trigger"] == "change"
 
 
-def test_drift_with_self_heal_is_applied_and_counted(workers: list[Worker]) -> None:
+def test_drift_the_engine_corrected_is_reported_and_counted(workers: list[Worker]) -> None:
     config = WorkerConfig(resync_interval=0)
     runner = ScriptedRunner(
-        script=lambda i, dry: report(Outcome.NO_CHANGES) if i == 0 else report(Outcome.APPLIED, 2)
+        script=lambda i, dry: (
+            report(Outcome.NO_CHANGES) if i == 0 else report(Outcome.APPLIED, 2, drift=2)
+        )
     )
     worker = start(workers, runner, config)
     assert worker.wait_for_passes(1, 5)
     worker.request(Trigger.RESYNC)
     assert worker.wait_for_passes(2, 5)
-    assert [c.dry_run for c in runner.calls] == [False, False]
     drift = worker.status.snapshot()["drift"]
     assert drift["corrected"] and not drift["detected"] and drift["changes"] == 2
+    assert drift["items"][0]["found"] == "old" and drift["items"][0]["declared"] == "new"
     assert worker.metrics.drift_detected._value.get() == 1  # type: ignore[attr-defined]
     assert worker.status.condition("Ready").reason == "Applied"
 
@@ -216,33 +278,46 @@ def test_new_route_files_are_not_drift(workers: list[Worker]) -> None:
     assert worker.metrics.drift_detected._value.get() == 0  # type: ignore[attr-defined]
 
 
-def test_drift_without_self_heal_is_reported_not_undone(workers: list[Worker]) -> None:
+def test_drift_left_in_place_marks_the_daemon_not_ready(workers: list[Worker]) -> None:
+    """Self-heal off: the engine applies new input only and reports the drift it left."""
     config = WorkerConfig(debounce=0.01, resync_interval=0, self_heal=False)
-    digests = iter(["d1", "d1", "d1", "d2", "d2"])
-
-    def script(i: int, dry: bool):
-        digest = next(digests)
-        if dry:
-            return report(Outcome.PLANNED, 2, digest=digest)
-        return report(Outcome.APPLIED, 2, digest=digest)
-
-    runner = ScriptedRunner(script=script)
+    runner = ScriptedRunner(
+        script=lambda i, dry: (
+            report(Outcome.NO_CHANGES, 2, drift=2, corrected=False)
+            if i == 0
+            else report(Outcome.NO_CHANGES)
+        )
+    )
     worker = start(workers, runner, config)
-    # Startup: files never converged -> new input: look (dry), then apply.
     assert worker.wait_for_passes(1, 5)
-    assert [c.dry_run for c in runner.calls] == [True, False]
-    # Resync with the same files and a non-empty plan: drift, reported, not written.
-    worker.request(Trigger.RESYNC)
-    assert worker.wait_for_passes(2, 5)
-    assert [c.dry_run for c in runner.calls] == [True, False, True]
     assert worker.status.snapshot()["drift"]["detected"]
     assert worker.status.condition("Ready").reason == "DriftDetected"
     assert worker.metrics.drifted._value.get() == 1  # type: ignore[attr-defined]
-    # New files: applied.
-    worker.notify_change("routes/tiers.yaml")
-    assert worker.wait_for_passes(3, 5)
-    assert [c.dry_run for c in runner.calls] == [True, False, True, True, False]
+    worker.notify_change("x")
+    assert worker.wait_for_passes(2, 5)
     assert not worker.status.snapshot()["drift"]["detected"]
+    assert worker.metrics.drifted._value.get() == 0  # type: ignore[attr-defined]
+
+
+def test_a_rejected_candidate_is_recorded(workers: list[Worker]) -> None:
+    from reconciler.engine.report import Rejection
+
+    runner = ScriptedRunner(
+        script=lambda i, dry: report(
+            Outcome.FAILED,
+            errors=("function tier-router: tests failed",),
+            error_class=ErrorClass.FATAL,
+            reason="FunctionTestFailed",
+            rejected=(Rejection("tier-router", "abc123", ("test event 'x': expected a, got b",)),),
+        )
+    )
+    worker = start(workers, runner)
+    assert worker.wait_for_passes(1, 5)
+    snap = worker.status.snapshot()
+    assert snap["lastRejection"]["rejected"][0]["function"] == "tier-router"
+    assert worker.status.condition("Stalled").reason == "FunctionTestFailed"
+    assert worker.metrics.gate_rejections.labels(function="tier-router")._value.get() == 1  # type: ignore[attr-defined]
+    assert worker.metrics.drift_detected._value.get() == 0  # type: ignore[attr-defined]
 
 
 def test_dry_run_mode_never_writes_and_exposes_the_plan(workers: list[Worker]) -> None:
@@ -288,7 +363,8 @@ def test_a_crashing_runner_is_a_failed_pass_not_a_dead_worker(workers: list[Work
     assert worker.wait_for_passes(2, 5)
     assert worker.healthy()[0]
     assert passes(worker, "failed") == 1
-    assert worker.status.snapshot()["lastError"]["errorClass"] == "internal"
+    last = worker.status.snapshot()["lastError"]
+    assert last["errorClass"] == "retryable" and last["reason"] == "InternalError"
 
 
 def test_stop_lets_the_running_pass_finish_and_starts_no_other(workers: list[Worker]) -> None:
@@ -334,25 +410,3 @@ def test_schedule_rules_with_a_fake_clock() -> None:
     s.pass_started(3.0)
     s.retry_after(3.0, 5.0)
     assert s.next_due(7.9).trigger is None and s.next_due(8.0).trigger is Trigger.RETRY
-
-
-def test_the_drift_baseline_survives_a_restart(tmp_path, workers: list[Worker]) -> None:
-    config = WorkerConfig(resync_interval=0, self_heal=False)
-    baseline = tmp_path / "last-converged-digest"
-    first = ScriptedRunner(script=lambda i, dry: report(Outcome.NO_CHANGES))
-    w1 = Worker(first, config, baseline_file=baseline)
-    workers.append(w1)
-    w1.start()
-    assert w1.wait_for_passes(1, 5)
-    w1.stop()
-    assert w1.join(5)
-    assert baseline.read_text() == "d1\n"
-    # Someone edits AWS while the daemon is down: after the restart that is drift, not
-    # new input, so with self-heal off it is reported and not written.
-    second = ScriptedRunner(script=lambda i, dry: report(Outcome.PLANNED, 1))
-    w2 = Worker(second, config, baseline_file=baseline)
-    workers.append(w2)
-    w2.start()
-    assert w2.wait_for_passes(1, 5)
-    assert [c.dry_run for c in second.calls] == [True]
-    assert w2.status.snapshot()["drift"]["detected"]

@@ -1,30 +1,21 @@
-"""CloudFront Function lifecycle against the emulated CloudFront over HTTP:
-observe -> plan_functions -> adapter.apply (write DEVELOPMENT, test, publish)."""
+"""CloudFront Function lifecycle through the real pass, against the emulated CloudFront:
+route files -> plan -> offline gate -> write DEVELOPMENT -> TestFunction -> publish."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.aws.cloudfront_functions import (
-    CloudFrontFunctionsAdapter,
-    FunctionTestFailed,
-    FunctionTests,
-)
-from reconciler.aws.errors import ConflictError, ErrorClass, classify
-from reconciler.core.functions import (
-    CloudFrontFunctionStage,
-    DesiredCloudFrontFunction,
-    DesiredFunctions,
-    ObservedFunctions,
-    plan_functions,
-)
-from reconciler.core.model import Action
-from tests.lifecycle.conftest import WireCounter
+from reconciler.aws.cloudfront_functions import CloudFrontFunctionsAdapter
+from reconciler.aws.errors import ConflictError, ErrorClass
+from reconciler.core.model import Action, ResourceKind
+from reconciler.engine import EngineSettings, GateSettings, Outcome, PassReport, Reconciler
+from tests.lifecycle.conftest import TIER_ROUTER, WireCounter
+from tests.support.routes import write_cloudfront_function, write_policy, write_store
 
 NAME = "tier-router"
 EVENT: dict[str, Any] = {
@@ -33,262 +24,248 @@ EVENT: dict[str, Any] = {
     "viewer": {"ip": "198.51.100.7"},
     "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}},
 }
-# The sandbox's compute figure is wall time against a 1 ms budget (not AWS's formula) and
-# reads 100 for cold paths of the tier router; these tests check the wiring of TestFunction,
-# the utilization gate has its own deterministic test below.
-LENIENT = 100
+ENTRIES = {
+    "basic": "basic-api.example.com",
+    "standard": "standard-api.example.com",
+    "premium": "premium-api.example.com",
+}
+# These tests are about the lifecycle, not the compute gate, which has its own test below.
+LENIENT = EngineSettings(gate=GateSettings(max_compute_utilization=100))
 
 
 @pytest.fixture
-def adapter(aws: Any) -> CloudFrontFunctionsAdapter:
-    return CloudFrontFunctionsAdapter(aws.target)
+def repo(tmp_path: Path, function_runner: None) -> Path:
+    """A repository with the tier router (code + test events) and its store."""
+    root = tmp_path / "repo"
+    shutil.copytree(TIER_ROUTER, root / "edge_functions" / "tier_router")
+    routes = root / "routes"
+    write_policy(routes)
+    write_store(routes, "tier-origins", ENTRIES)
+    write_cloudfront_function(
+        routes, NAME, "edge_functions/tier_router/index.js", store="tier-origins", comment="tier router"
+    )
+    return root
 
 
-@pytest.fixture
-def kvs_arn(aws: Any) -> str:
-    cf = aws.client("cloudfront")
-    return str(cf.create_key_value_store(Name="tier-origins")["KeyValueStore"]["ARN"])
+def engine(aws: Any, root: Path, settings: EngineSettings = LENIENT) -> Reconciler:
+    return Reconciler(root / "routes", root, aws.target, settings=settings)
 
 
-def desired(folder: Path, kvs_arn: str, **kw: Any) -> DesiredCloudFrontFunction:
-    fields = {"comment": "tier router", "kvs_arn": kvs_arn, **kw}
-    return DesiredCloudFrontFunction(NAME, (folder / "index.js").read_bytes(), **fields)
+def function_changes(report: PassReport) -> list[Action]:
+    assert report.plan is not None
+    return [
+        c.action for c in report.plan.changes if c.address.kind is ResourceKind.CLOUDFRONT_FUNCTION
+    ]
 
 
-def stage(observed: CloudFrontFunctionStage | None) -> CloudFrontFunctionStage:
-    assert observed is not None, "stage absent"
-    return observed
-
-
-def reconcile(
-    adapter: CloudFrontFunctionsAdapter, fn: DesiredCloudFrontFunction, tests: FunctionTests
-) -> Any:
-    """One pass for one function, as the reconcile pass runs it."""
-    seen = adapter.observe(fn.name)
-    changes = plan_functions(DesiredFunctions(cloudfront=(fn,)), ObservedFunctions({fn.name: seen}))
-    return changes, adapter.apply(fn, seen, changes, tests)
-
-
-def edit_code(folder: Path, old: str, new: str) -> None:
-    source = folder / "index.js"
+def edit_code(root: Path, old: str, new: str) -> None:
+    source = root / "edge_functions" / "tier_router" / "index.js"
     text = source.read_text()
     assert old in text
     source.write_text(text.replace(old, new, 1))
 
 
-def test_first_pass_creates_tests_publishes_then_converges(
-    adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter,
-    no_testfunction_runner: None,
-) -> None:  # fmt: skip
-    fn = desired(tier_folder, kvs_arn)
-    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder))
+def applied(report: PassReport) -> PassReport:
+    assert report.outcome is Outcome.APPLIED, report.errors
+    return report
 
-    assert [c.action for c in changes] == [Action.CREATE, Action.PUBLISH]
-    assert wire.writes() == {"cloudfront:CreateFunction": 1, "cloudfront:PublishFunction": 1}
-    assert result.tests.offline.startswith("passed (15 cases)")
-    assert result.tests.testfunction.startswith("unavailable")  # the sandbox has no runner here
-    seen = adapter.observe(NAME)
-    assert seen.live is not None and seen.live.code_sha256 == fn.code_sha256
-    assert seen.live.config == fn.config
+
+def test_first_pass_creates_tests_publishes_then_converges(
+    aws: Any, repo: Path, wire: WireCounter
+) -> None:
+    reconciler = engine(aws, repo)
+    report = applied(reconciler.run_pass())
+    assert function_changes(report) == [Action.CREATE, Action.PUBLISH]
+    writes = {k: v for k, v in wire.writes().items() if k.startswith("cloudfront:")}
+    assert writes == {
+        "cloudfront:CreateKeyValueStore": 1,
+        "cloudfront:CreateFunction": 1,
+        "cloudfront:PublishFunction": 1,
+    }
+    assert wire.calls()["cloudfront:TestFunction"] == 3  # the first 3 of its 15 events
+    seen = CloudFrontFunctionsAdapter(aws.target).observe(NAME)
+    assert seen.live is not None and seen.live.code_sha256 == seen.development.code_sha256  # type: ignore[union-attr]
+    assert seen.live.config.kvs_arn is not None and seen.live.config.comment == "tier router"
 
     wire.mark()
-    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder))
-    assert changes == () and result.writes == []
+    assert reconciler.run_pass().outcome is Outcome.NO_CHANGES
     assert wire.writes() == {}
 
 
-def test_live_is_absent_before_the_first_publish(
-    adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path
-) -> None:
-    fn = desired(tier_folder, kvs_arn)
-    adapter.create(fn)
-    seen = adapter.observe(NAME)
-    assert seen.development is not None and seen.development.code_sha256 == fn.code_sha256
-    assert seen.live is None
-    changes = plan_functions(DesiredFunctions(cloudfront=(fn,)), ObservedFunctions({NAME: seen}))
-    assert [(c.action, c.reason) for c in changes] == [
-        (Action.PUBLISH, "never published (no LIVE stage)")
-    ]
-
-
 def test_code_change_is_one_update_and_one_publish(
-    adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter,
-    testfunction_runner: None,
-) -> None:  # fmt: skip
-    tests = FunctionTests(tier_folder, max_compute_utilization=LENIENT)
-    reconcile(adapter, desired(tier_folder, kvs_arn), tests)
-    edit_code(tier_folder, "// tier-router:", "// tier-router (v2):")
-    fn = desired(tier_folder, kvs_arn)
-
+    aws: Any, repo: Path, wire: WireCounter
+) -> None:
+    reconciler = engine(aws, repo)
+    applied(reconciler.run_pass())
+    edit_code(repo, "// tier-router:", "// tier-router (v2):")
     wire.mark()
-    changes, result = reconcile(adapter, fn, tests)
-    assert [c.action for c in changes] == [Action.UPDATE, Action.PUBLISH]
-    assert changes[0].reason == "DEVELOPMENT code differs"
+    report = applied(reconciler.run_pass())
+    assert report.plan is not None
+    (update,) = [c for c in report.plan.changes if c.action is Action.UPDATE]
+    assert update.reason == "DEVELOPMENT code differs"
     assert wire.writes() == {"cloudfront:UpdateFunction": 1, "cloudfront:PublishFunction": 1}
-    # TestFunction really ran the DEVELOPMENT code (Node runner registered in the sandbox).
-    assert result.tests.testfunction == "passed (3 events)"
-    assert wire.calls()["cloudfront:TestFunction"] == 3
-    assert stage(adapter.observe(NAME).live).code_sha256 == fn.code_sha256
+    assert dict(report.calls) == {"UpdateFunction": 1, "PublishFunction": 1}
+    assert wire.calls()["cloudfront:TestFunction"] == 3  # TestFunction ran the new DEVELOPMENT
 
 
-def test_config_change_updates_and_publishes(
-    adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter,
-    no_testfunction_runner: None,
-) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
-    wire.mark()
-    changes, _ = reconcile(
-        adapter, desired(tier_folder, kvs_arn, comment="v2"), FunctionTests(tier_folder)
+def test_config_change_updates_and_publishes(aws: Any, repo: Path, wire: WireCounter) -> None:
+    reconciler = engine(aws, repo)
+    applied(reconciler.run_pass())
+    write_cloudfront_function(
+        repo / "routes", NAME, "edge_functions/tier_router/index.js", store="tier-origins", comment="v2"
     )
-    assert changes[0].reason == "DEVELOPMENT comment differs"
+    wire.mark()
+    report = applied(reconciler.run_pass())
+    assert report.plan is not None and report.plan.changes[0].reason == "DEVELOPMENT comment differs"
     assert wire.writes() == {"cloudfront:UpdateFunction": 1, "cloudfront:PublishFunction": 1}
 
 
-def test_failing_offline_test_publishes_nothing(
-    adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter,
-    no_testfunction_runner: None,
-) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
-    live_before = adapter.observe(NAME).live
+def test_failing_offline_test_writes_nothing_at_all(
+    aws: Any, repo: Path, wire: WireCounter
+) -> None:
+    """The offline gate runs before the pass's first write: a regression leaves DEVELOPMENT,
+    LIVE and everything else untouched, and the report names the failing event."""
+    reconciler = engine(aws, repo)
+    applied(reconciler.run_pass())
+    adapter = CloudFrontFunctionsAdapter(aws.target)
+    before = adapter.observe(NAME)
     # A regression: the default tier now looks itself up, so "basic" no longer stays on
     # the default origin (the function's own test 05 expects it to).
-    edit_code(tier_folder, "const DEFAULT_TIER = 'basic';", "const DEFAULT_TIER = 'none';")
-    fn = desired(tier_folder, kvs_arn)
+    edit_code(repo, "const DEFAULT_TIER = 'basic';", "const DEFAULT_TIER = 'none';")
+    write_store(repo / "routes", "tier-origins", {**ENTRIES, "gold": "gold-api.example.com"})
 
     wire.mark()
-    with pytest.raises(FunctionTestFailed) as failed:
-        reconcile(adapter, fn, FunctionTests(tier_folder))
-    assert classify(failed.value) is ErrorClass.FATAL
-    assert any("basic-tier" in p for p in failed.value.problems), failed.value.problems
-    assert wire.writes() == {"cloudfront:UpdateFunction": 1}  # DEVELOPMENT only
-    seen = adapter.observe(NAME)
-    assert seen.live == live_before
-    # The next pass does not update again; it retries only the (still gated) publish.
-    changes = plan_functions(DesiredFunctions(cloudfront=(fn,)), ObservedFunctions({NAME: seen}))
-    assert [c.action for c in changes] == [Action.PUBLISH]
+    report = reconciler.run_pass()
+    assert report.outcome is Outcome.FAILED and report.error_class is ErrorClass.FATAL
+    assert report.reason == "FunctionTestFailed"
+    (rejected,) = report.rejected
+    assert rejected.function == NAME
+    assert any("basic" in p and "expected" in p for p in rejected.problems), rejected.problems
+    assert wire.writes() == {}  # not even the store's new key: nothing of the pass is applied
+    assert adapter.observe(NAME) == before
 
 
-def small_function(folder: Path, code: str, expect: dict[str, Any]) -> Path:
-    """A function folder in the harness format with one test case."""
+def small_function(root: Path, name: str, code: str, expect: dict[str, Any]) -> None:
+    """A function folder in the harness format with one test case, and its route file."""
+    folder = root / "edge_functions" / name
     (folder / "tests").mkdir(parents=True)
     (folder / "index.js").write_text(code)
     case = {"name": "only-case", "event": EVENT, "expect": expect}
     (folder / "tests" / "01-only-case.json").write_text(json.dumps(case))
-    return folder
+    write_cloudfront_function(root / "routes", name, f"edge_functions/{name}/index.js")
 
 
 def test_function_error_in_testfunction_publishes_nothing(
-    adapter: CloudFrontFunctionsAdapter, tmp_path: Path, wire: WireCounter,
-    testfunction_runner: None,
-) -> None:  # fmt: skip
+    aws: Any, tmp_path: Path, wire: WireCounter, function_runner: None
+) -> None:
     # Its own test expects the throw, so the offline suite passes; TestFunction on AWS
     # reports FunctionErrorMessage, and code that throws at the edge is never published.
-    folder = small_function(
-        tmp_path / "thrower",
-        "function handler(event) { throw new Error('boom'); }\n",
-        {"error": "boom"},
+    small_function(
+        tmp_path, "thrower", "function handler(event) { throw new Error('boom'); }\n", {"error": "boom"}
     )
-    fn = DesiredCloudFrontFunction("thrower", (folder / "index.js").read_bytes())
-    with pytest.raises(FunctionTestFailed) as failed:
-        reconcile(adapter, fn, FunctionTests(folder, max_compute_utilization=LENIENT))
-    assert failed.value.problems == (
-        "TestFunction only-case: function error: Error: boom (index.js:1:33)",
+    report = engine(aws, tmp_path).run_pass()
+    assert report.outcome is Outcome.FAILED and report.reason == "FunctionTestFailed"
+    assert report.rejected[0].problems == (
+        "TestFunction 'only-case': function error: Error: boom (index.js:1:33)",
     )
     assert wire.writes() == {"cloudfront:CreateFunction": 1}
     assert wire.calls()["cloudfront:TestFunction"] == 1
-    assert adapter.observe("thrower").live is None
+    assert CloudFrontFunctionsAdapter(aws.target).observe("thrower").live is None
 
 
 def test_compute_utilization_above_threshold_publishes_nothing(
-    adapter: CloudFrontFunctionsAdapter, tmp_path: Path, wire: WireCounter,
-    testfunction_runner: None,
-) -> None:  # fmt: skip
-    folder = small_function(
-        tmp_path / "spinner",
+    aws: Any, tmp_path: Path, wire: WireCounter, function_runner: None
+) -> None:
+    """A reading over the limit is taken twice more; the median decides (docs/lifecycle.md)."""
+    small_function(
+        tmp_path,
+        "spinner",
         "function handler(event) {\n  var x = 0;\n  for (var i = 0; i < 3000000; i++) { x += i % 7; }\n"
         "  event.request.headers['x-spin'] = {value: String(x)};\n  return event.request;\n}\n",
         {"request": {"uri": "/"}},
     )
-    fn = DesiredCloudFrontFunction("spinner", (folder / "index.js").read_bytes())
-    with pytest.raises(FunctionTestFailed, match="compute utilization 100 above 70"):
-        reconcile(adapter, fn, FunctionTests(folder))
+    report = engine(aws, tmp_path, EngineSettings()).run_pass()
+    assert report.outcome is Outcome.FAILED, report.errors
+    assert "compute utilization 100 (median of [100, 100, 100]) above 70" in report.errors[0]
     assert wire.writes() == {"cloudfront:CreateFunction": 1}
+    assert wire.calls()["cloudfront:TestFunction"] == 3
 
 
-def test_no_offline_tests_is_logged_as_skipped_never_passed(
-    adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path,
-    testfunction_runner: None, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    _, result = reconcile(
-        adapter,
-        desired(tier_folder, kvs_arn),
-        FunctionTests(folder=None, max_compute_utilization=LENIENT),
-    )
-    assert result.tests.offline.startswith("skipped")
-    assert "offline function tests skipped" in capsys.readouterr().out
-
-
-def test_source_folder_must_hold_the_code_being_published(
-    adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter
+def test_a_function_without_test_events_is_not_published(
+    aws: Any, tmp_path: Path, wire: WireCounter, function_runner: None
 ) -> None:
-    fn = replace(desired(tier_folder, kvs_arn), code=b"function handler(e) { return e.request; }")
-    with pytest.raises(Exception, match="not the code being published"):
-        reconcile(adapter, fn, FunctionTests(tier_folder))
-    assert "cloudfront:PublishFunction" not in wire.writes()
+    """No test events is not a passed test: nothing proves the code works."""
+    folder = tmp_path / "edge_functions" / "untested"
+    folder.mkdir(parents=True)
+    (folder / "index.js").write_text("function handler(event) { return event.request; }\n")
+    write_cloudfront_function(tmp_path / "routes", "untested", "edge_functions/untested/index.js")
+    report = engine(aws, tmp_path).run_pass()
+    assert report.outcome is Outcome.FAILED and report.reason == "FunctionTestFailed"
+    assert "no test events" in report.errors[0]
+    assert wire.writes() == {}
 
 
-def test_stale_development_etag_is_a_conflict(
-    aws: Any, adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path,
-    no_testfunction_runner: None,
-) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
-    seen = adapter.observe(NAME)
-    # Someone else writes DEVELOPMENT after our read.
+def test_someone_writes_development_between_plan_and_write_is_a_conflict_then_replan(
+    aws: Any, repo: Path, wire: WireCounter
+) -> None:
+    """A stale DEVELOPMENT ETag is a conflict: the pass re-observes and re-plans (and the
+    re-plan writes the declared code over the hand edit, once)."""
+    reconciler = engine(aws, repo)
+    applied(reconciler.run_pass())
+    edit_code(repo, "// tier-router:", "// tier-router (v3):")
     cf = aws.client("cloudfront")
-    cf.update_function(
-        Name=NAME, IfMatch=stage(seen.development).etag, FunctionCode=b"function handler(e){return e.request}",
-        FunctionConfig={"Comment": "by hand", "Runtime": "cloudfront-js-2.0"},
-    )  # fmt: skip
-    edit_code(tier_folder, "// tier-router:", "// tier-router (v3):")
-    fn = desired(tier_folder, kvs_arn)
-    changes = plan_functions(DesiredFunctions(cloudfront=(fn,)), ObservedFunctions({NAME: seen}))
-    with pytest.raises(ConflictError) as conflict:
-        adapter.apply(fn, seen, changes, FunctionTests(tier_folder))
-    assert classify(conflict.value) is ErrorClass.CONFLICT
-    assert conflict.value.code == "PreconditionFailed"
+    adapter = reconciler.adapters.cloudfront_functions
+    original_update = adapter.update
+    raced: list[str] = []
+
+    def racing_update(fn: Any, kvs_arn: Any, etag: str) -> str:
+        if not raced:  # someone else writes DEVELOPMENT right before our first write
+            cf.update_function(
+                Name=NAME, IfMatch=etag, FunctionCode=b"function handler(e){return e.request}",
+                FunctionConfig={"Comment": "by hand", "Runtime": "cloudfront-js-2.0"},
+            )  # fmt: skip
+            raced.append(etag)
+        return original_update(fn, kvs_arn, etag)
+
+    adapter.update = racing_update  # type: ignore[method-assign]
+    wire.mark()
+    report = applied(reconciler.run_pass())
+    assert report.conflicts == 1
+    assert wire.writes() == {"cloudfront:UpdateFunction": 3, "cloudfront:PublishFunction": 1}
+    assert dict(report.calls) == {"UpdateFunction": 1, "PublishFunction": 1}  # what landed
 
 
-def test_publish_needs_the_development_etag_not_the_live_one(
-    adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path,
-    no_testfunction_runner: None,
-) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
+def test_publish_needs_the_development_etag_not_the_live_one(aws: Any, repo: Path) -> None:
+    reconciler = engine(aws, repo)
+    applied(reconciler.run_pass())
+    adapter = CloudFrontFunctionsAdapter(aws.target)
     seen = adapter.observe(NAME)
-    new_etag = adapter.update(
-        replace(desired(tier_folder, kvs_arn), comment="v2"), stage(seen.development).etag
-    )
-    assert new_etag and new_etag != stage(seen.development).etag  # not the empty "ETtag" header
+    assert seen.development is not None and seen.live is not None
+    cf = aws.client("cloudfront")
+    moved = cf.update_function(
+        Name=NAME, IfMatch=seen.development.etag, FunctionCode=b"function handler(e){return e.request}",
+        FunctionConfig={"Comment": "v2", "Runtime": "cloudfront-js-2.0"},
+    )["ETag"]  # fmt: skip
     with pytest.raises(ConflictError):
-        adapter.publish(NAME, stage(seen.live).etag)
-    adapter.publish(NAME, new_etag)
-    assert stage(adapter.observe(NAME).live).config.comment == "v2"
+        adapter.publish(NAME, seen.live.etag)
+    adapter.publish(NAME, moved)
+    assert adapter.observe(NAME).live.config.comment == "v2"  # type: ignore[union-attr]
 
 
 def test_pass_interrupted_before_publish_resumes_with_only_the_publish(
-    aws: Any, adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path,
-    wire: WireCounter, no_testfunction_runner: None,
-) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
-    edit_code(tier_folder, "// tier-router:", "// tier-router (v4):")
-    fn = desired(tier_folder, kvs_arn)
-    aws.server.hooks.inject("cloudfront", "PublishFunction", kind="unavailable", count=1)
-    with pytest.raises(Exception) as failed:
-        reconcile(adapter, fn, FunctionTests(tier_folder))
-    assert classify(failed.value) is ErrorClass.RETRYABLE
+    aws: Any, repo: Path, wire: WireCounter
+) -> None:
+    reconciler = engine(aws, repo)
+    applied(reconciler.run_pass())
+    edit_code(repo, "// tier-router:", "// tier-router (v4):")
+    aws.server.hooks.inject("cloudfront", "PublishFunction", kind="unavailable", count=10)
+    failed = reconciler.run_pass()
+    assert failed.outcome is Outcome.FAILED and failed.error_class is ErrorClass.RETRYABLE
+    assert [c.action for c in failed.applied] == [Action.UPDATE]  # what landed before it
+    aws.server.hooks.clear_faults()
 
     wire.mark()
-    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder))
-    assert [c.action for c in changes] == [Action.PUBLISH]  # DEVELOPMENT is already right
+    report = applied(reconciler.run_pass())
+    assert function_changes(report) == [Action.PUBLISH]  # DEVELOPMENT is already right
     assert wire.writes() == {"cloudfront:PublishFunction": 1}
-    assert result.tests.offline.startswith("passed")  # tested again before publishing
-    assert stage(adapter.observe(NAME).live).code_sha256 == fn.code_sha256
+    assert wire.calls()["cloudfront:TestFunction"] == 3  # tested again before publishing

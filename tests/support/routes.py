@@ -89,3 +89,45 @@ def tenants(count: int, backend: str = "b{}.example.com", start: int = 0) -> lis
         {"tenantId": f"t{i:05d}", "accountId": str(1000 + i), "defaultBackend": backend.format(i % 7)}
         for i in range(start, start + count)
     ]
+
+
+def write_cloudfront_function(
+    routes: Path,
+    name: str,
+    source: str,
+    *,
+    store: str | None = None,
+    comment: str = "",
+) -> Path:
+    """A CloudFrontFunction document; `source` is relative to the repository root."""
+    routes.mkdir(parents=True, exist_ok=True)
+    path = routes / f"function-{name}.yaml"
+    spec = f"  source: {source}\n" + (f"  keyValueStore: {store}\n" if store else "")
+    spec += f"  comment: {json.dumps(comment)}\n" if comment else ""
+    path.write_text(HEADER + f"kind: CloudFrontFunction\nmetadata: {{name: {name}}}\nspec:\n" + spec)
+    return path
+
+
+def write_lambda_function(
+    routes: Path,
+    name: str,
+    source: str,
+    *,
+    role: str = "arn:aws:iam::123456789012:role/tenant-router-edge",
+    config: Mapping[str, Any] | None = None,
+    memory: int = 128,
+    timeout: int = 5,
+    keep_versions: int = 3,
+) -> Path:
+    """A LambdaEdgeFunction document; `source` (a folder) is relative to the repository root."""
+    routes.mkdir(parents=True, exist_ok=True)
+    path = routes / f"lambda-{name}.yaml"
+    path.write_text(
+        HEADER
+        + f"kind: LambdaEdgeFunction\nmetadata: {{name: {name}}}\nspec:\n"
+        + f"  source: {source}\n  runtime: nodejs20.x\n  handler: index.handler\n"
+        + f"  role: {role}\n  memorySize: {memory}\n  timeout: {timeout}\n"
+        + f"  keepVersions: {keep_versions}\n"
+        + f"  config: {json.dumps(dict(config or {}))}\n"
+    )
+    return path

@@ -1,22 +1,26 @@
-"""Distribution wiring against the emulated AWS over HTTP, with stock boto3 clients.
+"""Distribution wiring through the real pass, against the sandbox's seeded distribution.
 
-UpdateDistribution calls are counted twice: at the adapter's own client (botocore's
-before-call event: every call the code sends, rejected ones included) and on the wire
-(the sandbox's hooks: every call the server received).
+UpdateDistribution calls are counted on the wire (the sandbox's hooks: every call the
+server received, rejected ones included) and in the pass report (what landed).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.aws.distributions import DistributionAdapter, WiringError
-from reconciler.aws.errors import ConflictError, ErrorClass, classify
-from reconciler.core.wiring import LEGACY_CACHE_FIELDS, BehaviorRefs, DistributionSelector
-from tests.wiring.conftest import Seed, distribution_config
+from reconciler.aws.clients import AwsTarget
+from reconciler.aws.errors import ErrorClass
+from reconciler.core.model import Action, ResourceKind
+from reconciler.core.wiring import LEGACY_CACHE_FIELDS
+from reconciler.engine import MAX_CONFLICT_REPLANS, Adapters, Outcome, PassReport, Reconciler
+from reconciler.sandbox.seed import DISTRIBUTION_COMMENT
+from tests.wiring.conftest import write_tenant_function, write_tier_function
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
@@ -26,21 +30,34 @@ OWNED: tuple[str, ...] = ("FunctionAssociations", "LambdaFunctionAssociations", 
 OWNED += ("OriginRequestPolicyId", *LEGACY_CACHE_FIELDS)
 
 
-class Counter:
-    """UpdateDistribution calls sent by one adapter's client."""
+class Dist:
+    """The seeded distribution, read and written by a test-side client (the other writer)."""
 
-    def __init__(self, adapter: DistributionAdapter) -> None:
-        self.n = 0
-        adapter.client.meta.events.register(
-            "before-call.cloudfront.UpdateDistribution", self._count
-        )
+    def __init__(self, aws: Any) -> None:
+        self.aws = aws
+        self.cf = aws.client("cloudfront")
+        (summary,) = self.cf.list_distributions()["DistributionList"]["Items"]
+        self.id = str(summary["Id"])
 
-    def _count(self, **_: Any) -> None:
-        self.n += 1
+    def config(self) -> tuple[dict[str, Any], str]:
+        resp = self.cf.get_distribution_config(Id=self.id)
+        return resp["DistributionConfig"], resp["ETag"]
 
+    def edit(self, change: Callable[[dict[str, Any]], None]) -> None:
+        config, etag = self.config()
+        change(config)
+        self.cf.update_distribution(Id=self.id, IfMatch=etag, DistributionConfig=config)
 
-def wire_updates(seed: Seed) -> int:
-    return int(seed.aws.server.hooks.count("cloudfront", "UpdateDistribution"))
+    def set_comment_on_origin(self, text: str) -> None:
+        """A field the reconciler does not own (Terraform's, a person's)."""
+
+        def change(config: dict[str, Any]) -> None:
+            config["Origins"]["Items"][0]["OriginPath"] = text
+
+        self.edit(change)
+
+    def updates(self) -> int:
+        return int(self.aws.server.hooks.count("cloudfront", "UpdateDistribution"))
 
 
 def behaviours(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -49,390 +66,326 @@ def behaviours(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def without_owned(config: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+def without_owned(config: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(config)
     for path, raw in behaviours(out).items():
-        if path in paths:
+        if path in ("default", "/tenant/*"):
             for name in OWNED:
                 raw.pop(name, None)
     return out
 
 
-def adapter_for(
-    seed: Seed, before_write: Callable[[str, str], None] | None = None
-) -> DistributionAdapter:
-    return DistributionAdapter(seed.aws.target, before_write=before_write)
+def engine(root: Path, target: AwsTarget, **adapter_kw: Any) -> Reconciler:
+    adapters = Adapters.for_target(target, **adapter_kw) if adapter_kw else None
+    return Reconciler(root / "routes", root, target, adapters=adapters)
 
 
-def wire_seed(seed: Seed, adapter: DistributionAdapter | None = None) -> Any:
-    adapter = adapter or adapter_for(seed)
-    desired = adapter.resolve("shop", seed.selector, seed.refs())
-    return adapter.apply(desired)
+def applied(report: PassReport) -> PassReport:
+    assert report.outcome is Outcome.APPLIED, report.errors
+    return report
 
 
-def someone_else_edits(seed: Seed, prefix: str) -> None:
-    """Another writer (a person, Terraform) changes a field the reconciler does not own."""
-    config, etag = seed.config()
-    config["Logging"]["Prefix"] = prefix
-    seed.cf.update_distribution(Id=seed.distribution_id, IfMatch=etag, DistributionConfig=config)
+def wiring(report: PassReport) -> list[Any]:
+    assert report.plan is not None
+    return [c for c in report.plan.changes if c.address.kind is ResourceKind.DISTRIBUTION_BEHAVIOR]
 
 
-# ------------------------------------------------------------------------ the seed
+@pytest.fixture
+def dist(aws: Any, seeded: AwsTarget) -> Dist:
+    return Dist(aws)
 
 
-def test_seed_wiring_from_scratch(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    sent = Counter(adapter)
-
-    result = wire_seed(seed, adapter)
-
-    assert (result.update_calls, result.conflicts, sent.n, wire_updates(seed)) == (1, 0, 1, 1)
-    assert [c.address.key for c in result.plan.changes] == ["/tenant/*", "default"]
-    live = behaviours(seed.config()[0])
+def test_seed_wiring_from_scratch(dist: Dist, seeded: AwsTarget, wiring_repo: Path) -> None:
+    before, _ = dist.config()
+    report = applied(engine(wiring_repo, seeded).run_pass())
+    assert dist.updates() == 1 and dict(report.calls)["UpdateDistribution"] == 1
+    assert [c.address.key for c in wiring(report)] == ["/tenant/*", "default"]
+    after, _ = dist.config()
+    live = behaviours(after)
     assert live["default"]["FunctionAssociations"] == {
         "Quantity": 1,
         "Items": [{"FunctionARN": FUNCTION_ARN, "EventType": "viewer-request"}],
     }
-    assert live["default"]["LambdaFunctionAssociations"]["Quantity"] == 0
     tenant = live["/tenant/*"]
     assert tenant["LambdaFunctionAssociations"] == {
         "Quantity": 1,
         "Items": [
-            {
-                "LambdaFunctionARN": LAMBDA_ARN.format(1),
-                "EventType": "origin-request",
-                "IncludeBody": True,
-            }
+            {"LambdaFunctionARN": LAMBDA_ARN.format(1), "EventType": "origin-request", "IncludeBody": True}
         ],
     }
     assert tenant["CachePolicyId"] == CACHING_DISABLED
     assert tenant["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
-    assert "ForwardedValues" not in tenant
-    # The default behaviour declares no cache policy: its legacy settings stay.
-    assert live["default"]["ForwardedValues"] == {
-        "QueryString": False,
-        "Cookies": {"Forward": "none"},
-    }
-    assert live["default"]["DefaultTTL"] == 86400
-    assert result.etag == seed.config()[1] != result.plan.etag
+    assert live["default"]["CachePolicyId"] == CACHING_DISABLED  # declared: CachingOptimized went
+    assert without_owned(after) == without_owned(before)
 
 
-def test_unrelated_config_is_identical_before_and_after(seed: Seed) -> None:
-    # An undeclared behaviour with a function of its own: not ours, must survive as is.
-    config, etag = seed.config()
-    behaviours(config)["/static/*"]["FunctionAssociations"] = {
-        "Quantity": 1,
-        "Items": [{"FunctionARN": FUNCTION_ARN, "EventType": "viewer-response"}],
-    }
-    seed.cf.update_distribution(Id=seed.distribution_id, IfMatch=etag, DistributionConfig=config)
-    before, _ = seed.config()
-    wire_seed(seed)
-    after, _ = seed.config()
+def test_the_plan_shows_policy_names_not_ids(dist: Dist, seeded: AwsTarget, wiring_repo: Path) -> None:
+    report = engine(wiring_repo, seeded).run_pass(dry_run=True)
+    (tenant,) = [c for c in wiring(report) if c.address.key == "/tenant/*"]
+    assert tenant.after["originRequestPolicy"] == "AllViewerExceptHostHeader"
+    (default,) = [c for c in wiring(report) if c.address.key == "default"]
+    assert default.before["cachePolicy"] == "CachingOptimized"
+    assert default.after["cachePolicy"] == "CachingDisabled"
+    shown = repr(report.plan)
+    assert CACHING_DISABLED not in shown and ALL_VIEWER_EXCEPT_HOST not in shown
 
-    declared = ("default", "/tenant/*")
-    assert without_owned(after, declared) == without_owned(before, declared)
+
+def test_unrelated_config_is_identical_before_and_after(
+    dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    def undeclared_behaviour(config: dict[str, Any]) -> None:
+        extra = copy.deepcopy(behaviours(config)["/tenant/*"])
+        extra["PathPattern"] = "/static/*"
+        extra["FunctionAssociations"] = {
+            "Quantity": 1,
+            "Items": [{"FunctionARN": FUNCTION_ARN, "EventType": "viewer-response"}],
+        }
+        config["CacheBehaviors"]["Items"].append(extra)
+        config["CacheBehaviors"]["Quantity"] += 1
+
+    reconciler = engine(wiring_repo, seeded)
+    applied(reconciler.run_pass())
+    dist.edit(undeclared_behaviour)
+    before, _ = dist.config()
+    write_tenant_function(wiring_repo, 2)  # a pass that rewrites the distribution
+    applied(reconciler.run_pass())
+    after, _ = dist.config()
+    assert without_owned(after) == without_owned(before)
     assert behaviours(after)["/static/*"] == behaviours(before)["/static/*"]
-    assert behaviours(after)["/static/*"]["FunctionAssociations"]["Quantity"] == 1
-    for key in ("Origins", "Aliases", "Logging", "Comment", "ViewerCertificate", "Restrictions"):
-        assert after[key] == before[key], key
 
 
-def test_second_pass_makes_no_update_call(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    sent = Counter(adapter)
-    first = wire_seed(seed, adapter)
-    wire_before = wire_updates(seed)
-
-    second = wire_seed(seed, adapter)
-
-    assert first.update_calls == 1
-    assert second.plan.empty and second.update_calls == 0
-    assert sent.n == 1 and wire_updates(seed) == wire_before
-    assert second.etag == first.etag
+def test_second_pass_makes_no_update_call(dist: Dist, seeded: AwsTarget, wiring_repo: Path) -> None:
+    reconciler = engine(wiring_repo, seeded)
+    applied(reconciler.run_pass())
+    sent = dist.updates()
+    assert reconciler.run_pass().outcome is Outcome.NO_CHANGES
+    assert dist.updates() == sent
 
 
-def test_drift_on_an_owned_field_is_corrected_by_the_next_pass(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    wire_seed(seed, adapter)
-    config, etag = seed.config()
-    behaviours(config)["default"]["FunctionAssociations"] = {"Quantity": 0}
-    seed.cf.update_distribution(Id=seed.distribution_id, IfMatch=etag, DistributionConfig=config)
+def test_drift_on_an_owned_field_is_corrected_and_reported(
+    dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    reconciler = engine(wiring_repo, seeded)
+    applied(reconciler.run_pass())
 
-    result = wire_seed(seed, adapter)
+    def unwire(config: dict[str, Any]) -> None:
+        behaviours(config)["default"]["FunctionAssociations"] = {"Quantity": 0}
 
-    (change,) = result.plan.changes
-    assert change.address.key == "default"
-    assert change.before == {"functionAssociations": {}}
-    assert result.update_calls == 1
-    assert behaviours(seed.config()[0])["default"]["FunctionAssociations"]["Quantity"] == 1
+    dist.edit(unwire)
+    report = applied(reconciler.run_pass())
+    (change,) = wiring(report)
+    assert change.address.key == "default" and change.before == {"functionAssociations": {}}
+    (drift,) = report.drift
+    assert drift.corrected and drift.as_dict()["found"] == {"functionAssociations": {}}
+    assert drift.as_dict()["declared"] == {"functionAssociations": {"viewer-request": FUNCTION_ARN}}
+    assert behaviours(dist.config()[0])["default"]["FunctionAssociations"]["Quantity"] == 1
 
 
-def test_new_lambda_version_is_reassociated_in_the_same_pass(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    wire_seed(seed, adapter)
-    v2 = seed.publish_lambda("export const handler = async (e) => e.Records[0].cf.request; // v2\n")
-    assert v2 == LAMBDA_ARN.format(2)
-
-    desired = adapter.resolve(
-        "shop", seed.selector, seed.refs(), lambda_versions={"tenant-router": v2}
-    )
-    result = adapter.apply(desired)
-
-    (change,) = result.plan.changes
-    assert change.address.key == "/tenant/*"
+def test_new_lambda_version_is_reassociated_in_the_same_pass(
+    dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    reconciler = engine(wiring_repo, seeded)
+    applied(reconciler.run_pass())
+    write_tenant_function(wiring_repo, 2)
+    sent = dist.updates()
+    report = applied(reconciler.run_pass())
+    (change,) = wiring(report)
     assert change.after == {
-        "lambdaAssociations": {"origin-request": {"arn": v2, "includeBody": True}}
+        "lambdaAssociations": {"origin-request": {"arn": LAMBDA_ARN.format(2), "includeBody": True}}
     }
-    assert result.update_calls == 1
-    items = behaviours(seed.config()[0])["/tenant/*"]["LambdaFunctionAssociations"]["Items"]
-    assert [i["LambdaFunctionARN"] for i in items] == [v2]
+    assert dist.updates() == sent + 1
+    items = behaviours(dist.config()[0])["/tenant/*"]["LambdaFunctionAssociations"]["Items"]
+    assert [i["LambdaFunctionARN"] for i in items] == [LAMBDA_ARN.format(2)]
 
 
-def test_without_a_passed_version_the_latest_published_one_is_used(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    assert adapter.lambda_version_arn("tenant-router") == LAMBDA_ARN.format(1)
-    seed.publish_lambda("// v2\nexport const handler = async (e) => e;\n")
-    assert adapter.lambda_version_arn("tenant-router") == LAMBDA_ARN.format(2)
-    assert adapter.lambda_version_arn("tenant-router", "1") == LAMBDA_ARN.format(1)
-    with pytest.raises(WiringError, match="never \\$LATEST"):
-        adapter.lambda_version_arn("tenant-router", "$LATEST")
-    other = "arn:aws:lambda:us-east-1:123456789012:function:other-fn:3"
-    with pytest.raises(WiringError, match="belongs to another function"):
-        adapter.lambda_version_arn("tenant-router", other)
+def test_a_publish_of_a_used_function_does_not_cost_a_conflict(
+    dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    """Publishing a CloudFront Function re-deploys the distributions using it (its ETag
+    moves). In the same pass, the wiring reads the config again, finds it unchanged and
+    writes with the fresh ETag: one UpdateDistribution, no 412, no re-plan."""
+    reconciler = engine(wiring_repo, seeded)
+    applied(reconciler.run_pass())
+    write_tier_function(wiring_repo, 2)
+    write_tenant_function(wiring_repo, 2)  # a wiring change in the same pass
+    sent = dist.updates()
+    report = applied(reconciler.run_pass())
+    assert report.conflicts == 0
+    assert dist.updates() == sent + 1
+    assert {c.action for c in report.applied if c.address.kind is ResourceKind.CLOUDFRONT_FUNCTION} == {
+        Action.UPDATE,
+        Action.PUBLISH,
+    }
 
 
-# ----------------------------------------------------------------------- conflicts
-
-
-def test_concurrent_update_between_read_and_write_converges_with_one_retry(seed: Seed) -> None:
+def test_concurrent_update_between_plan_and_write_replans_once(
+    dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
     raced: list[str] = []
 
     def other_writer(distribution_id: str, etag: str) -> None:
         if not raced:
             raced.append(etag)
-            someone_else_edits(seed, "edited-by-someone-else/")
+            dist.set_comment_on_origin("/edited-by-someone-else")
 
-    adapter = adapter_for(seed, before_write=other_writer)
-    sent = Counter(adapter)
-    result = wire_seed(seed, adapter)
-
-    assert (result.update_calls, result.conflicts, sent.n) == (2, 1, 2)
-    # 1 from the other writer + our rejected write + our accepted one.
-    assert wire_updates(seed) == 3
-    config, _ = seed.config()
-    assert config["Logging"]["Prefix"] == "edited-by-someone-else/", "their edit survives"
+    report = applied(engine(wiring_repo, seeded, before_write=other_writer).run_pass())
+    assert report.conflicts == 1
+    assert dist.updates() == 3  # theirs, our rejected write, our accepted one
+    config, _ = dist.config()
+    assert config["Origins"]["Items"][0]["OriginPath"] == "/edited-by-someone-else"
     assert behaviours(config)["/tenant/*"]["CachePolicyId"] == CACHING_DISABLED
-    assert result.plan.etag != raced[0], "the retry wrote against the re-read ETag"
 
 
-def test_concurrent_update_raced_on_the_wire_converges(seed: Seed) -> None:
-    """The same race, made by the sandbox right before our UpdateDistribution is served."""
+def test_concurrent_update_raced_on_the_wire_converges(
+    aws: Any, dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
     from reconciler.sandbox.hooks import FaultKind
 
-    seed.aws.server.hooks.inject(
-        "cloudfront",
-        "UpdateDistribution",
-        kind=FaultKind.RACE,
-        count=1,
-        action=lambda call: someone_else_edits(seed, "raced/"),
-    )
-    result = wire_seed(seed)
-
-    assert (result.update_calls, result.conflicts) == (2, 1)
-    config, _ = seed.config()
-    assert config["Logging"]["Prefix"] == "raced/"
+    aws.server.hooks.inject(
+        "cloudfront", "UpdateDistribution", kind=FaultKind.RACE, count=1,
+        action=lambda call: dist.set_comment_on_origin("/raced"),
+    )  # fmt: skip
+    report = applied(engine(wiring_repo, seeded).run_pass())
+    assert report.conflicts == 1
+    config, _ = dist.config()
+    assert config["Origins"]["Items"][0]["OriginPath"] == "/raced"
     assert behaviours(config)["default"]["FunctionAssociations"]["Quantity"] == 1
 
 
-def test_a_function_publish_between_plan_and_write_is_a_conflict_too(seed: Seed) -> None:
-    """Publishing a CloudFront Function re-deploys the distributions that use it and
-    rotates their ETag: the wiring write that follows must re-read, not fail the pass."""
-    adapter = adapter_for(seed)
-    wire_seed(seed, adapter)
-    seed.publish_lambda("// v2\nexport const handler = async (e) => e;\n")
-
-    published: list[str] = []
-
-    def publish(distribution_id: str, etag: str) -> None:
-        if not published:
-            described = seed.cf.describe_function(Name="tier-router")
-            seed.cf.publish_function(Name="tier-router", IfMatch=described["ETag"])
-            published.append(etag)
-
-    racing = adapter_for(seed, before_write=publish)
-    result = racing.apply(racing.resolve("shop", seed.selector, seed.refs()))
-    assert result.conflicts == 1 and result.update_calls == 2
-
-
-def test_conflicts_are_bounded_then_fail_with_a_conflict_error(seed: Seed) -> None:
+def test_conflicts_are_bounded_exactly(dist: Dist, seeded: AwsTarget, wiring_repo: Path) -> None:
+    """A writer that races every write: 1 + MAX_CONFLICT_REPLANS UpdateDistribution calls
+    from the pass, then it fails as a conflict; nothing of the wiring landed."""
     edits = iter(range(100))
-    adapter = adapter_for(
-        seed, before_write=lambda *_: someone_else_edits(seed, f"e{next(edits)}/")
+    ours: list[str] = []
+
+    def always(distribution_id: str, etag: str) -> None:
+        ours.append(etag)
+        dist.set_comment_on_origin(f"/e{next(edits)}")
+
+    report = engine(wiring_repo, seeded, before_write=always).run_pass()
+    assert report.outcome is Outcome.FAILED and report.error_class is ErrorClass.CONFLICT
+    assert len(ours) == 1 + MAX_CONFLICT_REPLANS == 4
+    assert dist.updates() == 2 * len(ours)  # each of ours follows one of theirs
+    assert report.conflicts == MAX_CONFLICT_REPLANS + 1
+    assert behaviours(dist.config()[0])["default"]["FunctionAssociations"]["Quantity"] == 0
+
+
+def test_a_confirmed_plan_is_not_replaced_by_a_different_one(
+    dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    """Someone changes an owned field between confirmation and write: the re-plan would
+    write something the operator never saw, so the pass stops (StalePlan)."""
+    reconciler = engine(wiring_repo, seeded)
+
+    def confirm_then_someone_writes(plan: Any) -> bool:
+        def other_policy(config: dict[str, Any]) -> None:
+            behaviours(config)["/tenant/*"]["OriginRequestPolicyId"] = (
+                "216adef6-5c7f-47e4-b989-5492eafa07d3"  # Managed-AllViewer
+            )
+
+        dist.edit(other_policy)
+        return True
+
+    report = reconciler.run_pass(confirm=confirm_then_someone_writes)
+    assert report.outcome is Outcome.FAILED and report.reason == "StalePlan"
+    assert "differs from the plan shown" in report.errors[0]
+    assert report.error_class is ErrorClass.FATAL
+
+
+def test_an_unrelated_edit_after_confirmation_still_applies_what_was_shown(
+    dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    reconciler = engine(wiring_repo, seeded)
+    shown: list[Any] = []
+
+    def confirm(plan: Any) -> bool:
+        shown.append(plan)
+        dist.set_comment_on_origin("/unrelated")
+        return True
+
+    report = applied(reconciler.run_pass(confirm=confirm))
+    assert report.conflicts == 1
+    assert {(c.address, c.action) for c in report.applied} <= {
+        (c.address, c.action) for c in shown[0].changes
+    }
+
+
+def test_a_saved_plan_whose_wiring_changed_is_refused(
+    aws: Any, dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    reconciler = engine(wiring_repo, seeded)
+    saved = reconciler.run_pass(dry_run=True).plan
+    assert saved is not None
+    dist.set_comment_on_origin("/moved")  # the distribution's ETag moves
+    report = reconciler.run_pass(expected=saved)
+    assert report.outcome is Outcome.FAILED and report.reason == "StalePlan"
+    assert "distribution:shop" in report.errors[0]
+    assert report.write_calls == 0
+
+
+def test_missing_behaviour_path_is_a_plan_error_with_nothing_applied(
+    dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    path = wiring_repo / "routes" / "distribution.yaml"
+    path.write_text(
+        path.read_text().replace("    - path: /tenant/*", "    - path: /api/*", 1)
     )
-    sent = Counter(adapter)
-    desired = adapter.resolve("shop", seed.selector, seed.refs())
-
-    with pytest.raises(ConflictError, match="412") as caught:
-        adapter.apply(desired)
-
-    assert classify(caught.value) is ErrorClass.CONFLICT
-    assert sent.n == 4, "one write and three retries"
-    assert behaviours(seed.config()[0])["default"]["FunctionAssociations"]["Quantity"] == 0
-
-
-def test_a_stale_shown_plan_is_refused(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    desired = adapter.resolve("shop", seed.selector, seed.refs())
-    shown = adapter.plan(desired)
-    wire_seed(seed)  # someone applied it in between: the shown plan no longer holds
-
-    with pytest.raises(ConflictError, match="re-plan"):
-        adapter.apply(desired, expected=shown)
-
-
-def test_an_unchanged_shown_plan_applies(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    desired = adapter.resolve("shop", seed.selector, seed.refs())
-    shown = adapter.plan(desired)
-    assert adapter.apply(desired, expected=shown).plan.changes == shown.changes
-
-
-# ----------------------------------------------------------------- clean failures
-
-
-def test_missing_behaviour_path_fails_cleanly_with_nothing_applied(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    sent = Counter(adapter)
-    before = seed.config()
-    refs = (*seed.refs(), BehaviorRefs("/api/*", functions={"viewer-request": "tier-router"}))
-    desired = adapter.resolve("shop", seed.selector, refs)
-
-    with pytest.raises(WiringError) as caught:
-        adapter.apply(desired)
-
-    message = str(caught.value)
+    before = dist.config()
+    report = engine(wiring_repo, seeded).run_pass()
+    assert report.outcome is Outcome.REFUSED
+    message = " ".join(report.errors)
     assert "'/api/*'" in message and "'default'" in message and "'/tenant/*'" in message
-    assert "nothing applied" in message
-    assert classify(caught.value) is ErrorClass.FATAL
-    assert sent.n == 0 and wire_updates(seed) == 0
-    assert seed.config() == before
+    assert dist.updates() == 0 and report.write_calls == 0
+    assert dist.config() == before
 
 
-def test_function_and_lambda_at_one_viewer_event_is_refused_before_any_write(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    refs = (
-        BehaviorRefs(
-            "default",
-            functions={"viewer-request": "tier-router"},
-            lambdas={"viewer-request": ("tenant-router", False)},
-        ),
+def test_selector_by_alias(aws: Any, dist: Dist, seeded: AwsTarget, wiring_repo: Path) -> None:
+    def alias(config: dict[str, Any]) -> None:
+        config["Aliases"] = {"Quantity": 1, "Items": ["shop.example.com"]}
+
+    dist.edit(alias)
+    path = wiring_repo / "routes" / "distribution.yaml"
+    text = re.sub(r"comment: \S+", "alias: SHOP.example.com", path.read_text(), count=1)
+    path.write_text(text)
+    applied(engine(wiring_repo, seeded).run_pass())
+    assert behaviours(dist.config()[0])["default"]["FunctionAssociations"]["Quantity"] == 1
+
+
+def test_selector_matching_several_is_a_plan_error(
+    aws: Any, dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    from reconciler.sandbox.seed import distribution_config
+
+    config = distribution_config()
+    config["CallerReference"] = "another"
+    dist.cf.create_distribution(DistributionConfig=config)
+    report = engine(wiring_repo, seeded).run_pass()
+    assert report.outcome is Outcome.REFUSED
+    assert f"2 distributions have comment {DISTRIBUTION_COMMENT!r}" in report.errors[0]
+
+
+def test_wait_deployed_reports_progress_until_deployed(
+    dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
+    reconciler = engine(wiring_repo, seeded)
+    applied(reconciler.run_pass())
+    seen: list[tuple[str, str]] = []
+    reconciler.adapters.distributions.wait_deployed(
+        dist.id, timeout=60, delay=0, on_progress=lambda status, _e: seen.append(("shop", status))
     )
-    with pytest.raises(WiringError, match="only one of the two"):
-        adapter.apply(adapter.resolve("shop", seed.selector, refs))
-    assert wire_updates(seed) == 0
+    assert seen[0][1] == "InProgress" and seen[-1][1] == "Deployed"
 
 
-def test_unpublished_function_is_a_clear_error(seed: Seed) -> None:
-    seed.cf.create_function(
-        Name="draft",
-        FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"},
-        FunctionCode=b"function handler(e) { return e.request; }",
-    )
-    adapter = adapter_for(seed)
-    with pytest.raises(WiringError, match="function draft has never been published"):
-        adapter.function_arn("draft")
-    with pytest.raises(WiringError, match="does not exist"):
-        adapter.function_arn("nope")
-
-
-def test_lambda_without_published_version_is_a_clear_error(seed: Seed) -> None:
-    role = seed.aws.client("iam").get_role(RoleName="tenant-router-edge")["Role"]["Arn"]
-    seed.lam.create_function(
-        FunctionName="unpublished",
-        Runtime="nodejs20.x",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-    )
-    adapter = adapter_for(seed)
-    with pytest.raises(WiringError, match="no published version"):
-        adapter.lambda_version_arn("unpublished")
-    with pytest.raises(WiringError, match="does not exist"):
-        adapter.lambda_version_arn("missing")
-
-
-def test_policies_resolve_by_managed_name_full_name_or_id(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    assert adapter.cache_policy_id("CachingDisabled") == CACHING_DISABLED
-    assert adapter.cache_policy_id("Managed-CachingDisabled") == CACHING_DISABLED
-    assert adapter.cache_policy_id(CACHING_DISABLED) == CACHING_DISABLED
-    assert adapter.origin_request_policy_id("AllViewerExceptHostHeader") == ALL_VIEWER_EXCEPT_HOST
-    with pytest.raises(WiringError, match="Managed-CachingOptimized"):
-        adapter.cache_policy_id("CachingSometimes")
-
-
-def test_policy_lists_are_read_once_per_adapter(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    hooks = seed.aws.server.hooks
-    for _ in range(3):
-        adapter.cache_policy_id("CachingDisabled")
-    # managed + custom listing, once.
-    assert hooks.count("cloudfront", "ListCachePolicies") == 2
-
-
-# ----------------------------------------------------------------------- selectors
-
-
-def test_selector_by_alias_and_by_comment(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    assert adapter.find(DistributionSelector(alias="SHOP.example.com")) == seed.distribution_id
-    assert adapter.find(DistributionSelector(comment="shop")) == seed.distribution_id
-    by_alias = DistributionSelector(alias="shop.example.com")
-    result = adapter.apply(adapter.resolve("shop", by_alias, seed.refs()))
-    assert result.distribution_id == seed.distribution_id and result.update_calls == 1
-
-
-def test_selector_matching_none_or_several_is_an_error(seed: Seed) -> None:
-    seed.cf.create_distribution(
-        DistributionConfig=distribution_config("shop", "other.example.com", "seed-2")
-    )
-    adapter = adapter_for(seed)
-    with pytest.raises(WiringError, match="2 distributions have comment 'shop'"):
-        adapter.find(DistributionSelector(comment="shop"))
-    with pytest.raises(WiringError, match="no distribution has alias"):
-        adapter.find(DistributionSelector(alias="nowhere.example.com"))
-    with pytest.raises(WiringError, match="no distribution with id"):
-        adapter.read("shop", "EDOESNOTEXIST")
-
-
-# -------------------------------------------------------------------------- deploy
-
-
-def test_wait_deployed_reports_progress_until_deployed(seed: Seed) -> None:
-    adapter = adapter_for(seed)
-    result = wire_seed(seed, adapter)
-    seen: list[str] = []
-
-    adapter.wait_deployed(
-        result.distribution_id,
-        timeout=60,
-        delay=0,
-        on_progress=lambda status, _elapsed: seen.append(status),
-    )
-
-    assert seen[0] == "InProgress" and seen[-1] == "Deployed"
-
-
-def test_wait_deployed_times_out_as_retryable(seed: Seed) -> None:
+def test_wait_deployed_times_out_as_retryable(dist: Dist, seeded: AwsTarget, wiring_repo: Path) -> None:
+    from reconciler.aws.errors import RetryableError
     from reconciler.sandbox import cloudfront_distributions
 
-    adapter = adapter_for(seed)
-    result = wire_seed(seed, adapter)
+    reconciler = engine(wiring_repo, seeded)
+    applied(reconciler.run_pass())
     reads = cloudfront_distributions.deploy_after_reads()
     cloudfront_distributions.set_deploy_after_reads(1000)
     try:
-        with pytest.raises(Exception, match="still InProgress") as caught:
-            adapter.wait_deployed(result.distribution_id, timeout=0.0, delay=0.01)
+        with pytest.raises(RetryableError, match="still InProgress"):
+            reconciler.adapters.distributions.wait_deployed(dist.id, timeout=0.0, delay=0.01)
     finally:
         cloudfront_distributions.set_deploy_after_reads(reads)
-    assert classify(caught.value) is ErrorClass.RETRYABLE
