@@ -13,6 +13,7 @@ the URL (a secret); they are used for the fetch and never written to disk or log
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,11 @@ from reconciler.daemon.revision import Revision, commit_revision
 from reconciler.settings import redact_url
 
 log = structlog.get_logger("reconciler.daemon.git")
+
+# A fetch running longer than this is wedged (a connection that never answers): /healthz
+# fails, so the container is restarted. Every HTTP read has its own timeout besides.
+SYNC_WEDGED_AFTER = 300.0
+HTTP_TIMEOUT = 60.0
 
 
 class GitSyncError(RuntimeError):
@@ -50,14 +56,19 @@ class GitSource:
         self._thread = threading.Thread(target=self._loop, name="git-source", daemon=True)
         self.revision: Revision | None = None
         self.last_error: str | None = None
+        self._syncing_since: float | None = None
+        self._clock = time.monotonic
 
     def sync(self) -> Revision | None:
         """Fetch the branch tip (depth 1), hard-reset the work tree to it; returns it.
         Raises GitSyncError (its message has no credentials)."""
+        self._syncing_since = self._clock()
         try:
             revision = self._fetch_and_reset()
         except Exception as exc:  # dulwich, urllib3 and the OS all raise their own
             raise GitSyncError(redact_url(f"{type(exc).__name__}: {exc}")) from exc
+        finally:
+            self._syncing_since = None
         if revision != self.revision:
             old, self.revision = self.revision, revision
             log.info(
@@ -82,7 +93,9 @@ class GitSource:
             self.work_tree.mkdir(parents=True, exist_ok=True)
             repo = Repo.init(str(self.work_tree))
         with repo:
-            client, path = get_transport_and_path(self.url)
+            http = self.url.startswith(("http://", "https://"))
+            options: dict[str, Any] = {"timeout": HTTP_TIMEOUT} if http else {}
+            client, path = get_transport_and_path(self.url, **options)
             wanted: list[Any] = []
 
             def determine_wants(refs: Any, depth: int | None = None) -> list[Any]:
@@ -123,3 +136,13 @@ class GitSource:
 
     def alive(self) -> bool:
         return self._thread.is_alive() or not self._thread.ident
+
+    def healthy(self) -> tuple[bool, str]:
+        """For /healthz: the poller runs and no fetch is wedged. A remote that fails is not
+        unhealthy (a restart would not fix it): that is `last_error` in /status."""
+        if not self.alive():
+            return False, "git source poller is not running"
+        since = self._syncing_since
+        if since is not None and self._clock() - since > SYNC_WEDGED_AFTER:
+            return False, f"git source: a fetch has been running for over {SYNC_WEDGED_AFTER:.0f}s"
+        return True, "ok"
