@@ -1,77 +1,105 @@
 # syntax=docker/dockerfile:1
 # The reconciler daemon: `docker build -t edge-routing-reconciler .`
+# (podman: `podman build --format docker ...`, which keeps HEALTHCHECK and SHELL).
 #
-# Two stages. The builder makes a wheel from pyproject.toml (the one dependency list),
-# installs it into a virtualenv and runs `npm ci` for the JavaScript the daemon runs at
-# runtime (the function test harness inside the package; the example Lambda@Edge
-# function's SDK, for `reconciler test-functions` on the bundled example). The final stage
-# gets that virtualenv, Node.js from Debian (the harness runs edge code in node) and git
-# (the built-in git source): no compiler, no npm, no pip cache.
+# The final image is FROM scratch: Debian trixie's python3 and nodejs unpacked with only
+# the libraries they load (scripts/image-rootfs.sh), the virtualenv installed from the
+# lock (requirements/runtime.txt: exact versions, sha256 hashes), the example repository.
+# No shell, no package manager, no git (the built-in git source is dulwich), no compiler.
+# Debugging: `kubectl debug` / `docker run --pid container:...` with a toolbox image.
+#
+# Stages:
+#   rootfs    the run-time root file system (Python, Node.js, libraries, CA certificates);
+#   builder   builds the project's wheel with the locked build backend and installs it
+#             plus the locked dependencies into /opt/venv (no bytecode);
+#   assemble  puts the two together and writes bytecode for what the daemon imports
+#             (scripts/warm-bytecode.py), inside the tree, so paths match at run time;
+#   final     FROM scratch + that tree.
 #
 # Runtime contract (see docs/operations.md):
 #   - every setting is a RECONCILER_* environment variable (the table in the guide);
 #   - the root file system may be read-only: writable state lives in the volume
 #     /var/lib/reconciler (suspend flag, drift baseline, built-in git checkout) and /tmp;
-#   - GET /healthz on RECONCILER_HTTP_PORT is the health check; /readyz the readiness.
+#   - GET /healthz on RECONCILER_HTTP_PORT is the health check; /readyz the readiness;
+#   - SIGTERM lets the running pass finish within RECONCILER_SHUTDOWN_TIMEOUT (2m): give
+#     the engine a longer stop timeout (`docker run --stop-timeout 150`).
 #
-# Build args: PYTHON_IMAGE (Debian trixie: its nodejs is 20, the harness needs >= 20),
-# EXTRAS=sandbox adds the embedded emulated AWS (`reconciler run --sandbox`, demos only).
+# Build arg BASE_IMAGE: the Debian release both Python and Node come from (trixie: Node 20,
+# the harness needs >= 20; Python 3.13).
 
-ARG PYTHON_IMAGE=python:3.11-slim-trixie
+ARG BASE_IMAGE=debian:trixie-slim
 
-FROM ${PYTHON_IMAGE} AS builder
-ARG EXTRAS=""
+FROM ${BASE_IMAGE} AS rootfs
+ARG DEBIAN_FRONTEND=noninteractive
+COPY scripts/image-rootfs.sh /usr/local/bin/image-rootfs.sh
+RUN ["bash", "/usr/local/bin/image-rootfs.sh", "/rootfs"]
+
+FROM ${BASE_IMAGE} AS builder
+ARG DEBIAN_FRONTEND=noninteractive
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
+# python3-venv: the virtualenvs; nodejs + npm: only while the function test harness's
+# JavaScript dependencies are installed with npm ci (see below).
 # Versions come from the pinned base image's Debian release.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends nodejs npm \
+    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates nodejs npm \
     && rm -rf /var/lib/apt/lists/*
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
+# The locked build backend (a venv of its own), then the locked run-time dependencies:
+# --require-hashes installs exactly the pinned files and refuses anything unpinned.
+COPY requirements/build.txt requirements/runtime.txt requirements/
+RUN python3 -m venv /opt/build \
+    && /opt/build/bin/pip install --require-hashes -r requirements/build.txt \
+    && python3 -m venv --without-pip /opt/venv \
+    && /opt/build/bin/pip --python /opt/venv/bin/python install --no-compile \
+       --require-hashes -r requirements/runtime.txt
+# The project: a wheel built with the locked backend, installed without dependencies. The
+# image is built from the wheel: whatever the wheel carries is what runs.
 COPY pyproject.toml README.md ./
 COPY reconciler ./reconciler
-# The wheel carries the harness sources but not node_modules (git-ignored), so the npm
-# install happens where the package is installed (-P: /src/reconciler must not shadow
-# the installed package when asking where that is).
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
-    && wheel="$(ls /tmp/wheels/*.whl)" \
-    && /opt/venv/bin/pip install "${wheel}${EXTRAS:+[${EXTRAS}]}" \
-    && js="$(/opt/venv/bin/python -P -c 'import reconciler.functions.node as n; print(n.JS_DIR)')" \
-    && npm ci --prefix "$js" --omit=dev --no-audit --no-fund --loglevel=error \
-    && rm -rf /tmp/wheels /root/.npm
+RUN /opt/build/bin/pip wheel --no-build-isolation --no-deps --wheel-dir /tmp/wheels . \
+    && /opt/build/bin/pip --python /opt/venv/bin/python install --no-compile --no-deps \
+       /tmp/wheels/*.whl \
+    && rm -rf /tmp/wheels
+# Transitional: a wheel whose function test harness does not bundle its npm dependencies
+# gets them here (npm ci from the harness's package-lock.json); a wheel that bundles them
+# skips this step.
+RUN js="$(/opt/venv/bin/python -P -c 'import reconciler.functions.node as n; print(n.JS_DIR)')" \
+    && if [[ -f $js/package-lock.json && ! -d $js/node_modules ]]; then \
+         npm ci --prefix "$js" --omit=dev --no-audit --no-fund --loglevel=error; \
+       fi \
+    && rm -rf /root/.npm
 # The example repository, so the image runs `reconciler run --sandbox` out of the box; a
-# real deployment points RECONCILER_ROUTES_DIR at its own checkout.
+# real deployment points RECONCILER_ROUTES_DIR at its own checkout. (Same transition for
+# the example Lambda@Edge function's npm dependencies.)
 COPY routes /srv/edge-routing/routes
 COPY edge_functions /srv/edge-routing/edge_functions
 RUN find /srv/edge-routing -name package-lock.json -printf '%h\n' \
     | xargs -r -I{} npm ci --prefix {} --no-audit --no-fund --loglevel=error \
     && rm -rf /root/.npm
 
-FROM ${PYTHON_IMAGE}
+FROM ${BASE_IMAGE} AS assemble
+COPY --from=rootfs /rootfs /rootfs
+COPY --from=builder /opt/venv /rootfs/opt/venv
+COPY --from=builder /srv/edge-routing /rootfs/srv/edge-routing
+COPY scripts/warm-bytecode.py /rootfs/tmp/warm-bytecode.py
+# Run in the final tree (its python, its paths): the .pyc files land where they are read.
+RUN ["chroot", "/rootfs", "/opt/venv/bin/python", "/tmp/warm-bytecode.py"]
+# hadolint ignore=DL3059
+RUN ["rm", "/rootfs/tmp/warm-bytecode.py"]
+
+FROM scratch
 LABEL org.opencontainers.image.title="edge-routing-reconciler" \
       org.opencontainers.image.description="GitOps reconciler for CloudFront dynamic origin routing" \
       org.opencontainers.image.licenses="Apache-2.0"
-# nodejs: the function test harness runs edge code before anything is published.
-# git: the built-in git source (RECONCILER_GIT_URL). ca-certificates: HTTPS to AWS and git.
-# hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends nodejs git ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
-    && groupadd --system --gid 10001 reconciler \
-    && useradd --system --uid 10001 --gid reconciler --home-dir /var/lib/reconciler \
-       --shell /usr/sbin/nologin reconciler \
-    && mkdir -p /var/lib/reconciler \
-    && chown reconciler:reconciler /var/lib/reconciler
-COPY --from=builder /opt/venv /opt/venv
-COPY --from=builder /srv/edge-routing /srv/edge-routing
+COPY --from=assemble /rootfs /
 
-# Python writes no .pyc at runtime (the root file system may be read-only; pip compiled
-# them at install). HOME is the state volume so git and boto3 find a writable home.
-ENV PATH=/opt/venv/bin:$PATH \
+# Python writes no .pyc at runtime (the root file system may be read-only; the build wrote
+# them for what the daemon imports). HOME is the state volume so boto3 finds a writable home.
+ENV PATH=/opt/venv/bin:/usr/bin \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/var/lib/reconciler \

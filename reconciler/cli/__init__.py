@@ -11,6 +11,7 @@ import click
 from reconciler import __version__
 from reconciler.cli import (
     apply,
+    iam_policy,
     import_cmd,
     plan,
     run,
@@ -51,5 +52,7 @@ def main(log_format: str, log_level: str) -> None:
     configure_logging(fmt=log_format, level=log_level)
 
 
-for module in (validate, schema, plan, apply, run, sandbox, test_functions, import_cmd, smoke):
+for module in (
+    validate, schema, plan, apply, run, sandbox, test_functions, import_cmd, smoke, iam_policy
+):
     main.add_command(module.command)

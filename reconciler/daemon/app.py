@@ -83,6 +83,7 @@ class Daemon:
                 settings.git_interval,
                 on_update=lambda rev: self.worker.notify_change(f"git:{rev.sha}"),
             )
+        self._stopping = False
         self.http: HttpServer | None = (
             HttpServer(settings.http_host, settings.http_port, self) if http else None
         )
@@ -116,6 +117,7 @@ class Daemon:
 
     def stop(self, timeout: float) -> bool:
         """Stop taking triggers, let a running pass finish. False if it did not in time."""
+        self._stopping = True
         self.watcher.stop()
         if self.git is not None:
             self.git.stop()
@@ -133,26 +135,31 @@ class Daemon:
     # --- the HTTP API -----------------------------------------------------------------
 
     def healthz(self) -> tuple[bool, str]:
+        """Liveness: something in this process is stuck and a restart would help."""
         ok, message = self.worker.healthy()
         if ok and not self.watcher.alive():
             return False, "file watcher is not running"
-        if ok and self.git is not None and not self.git.alive():
-            return False, "git source poller is not running"
+        if ok and self.git is not None:
+            ok, message = self.git.healthy()
         if ok and self.elector is not None and not self.elector.alive():
             return False, "leader election is not running"
         return ok, message
 
     def readyz(self) -> tuple[bool, str]:
+        """Readiness is the process: started, not stopping, healthy. Not the route files
+        or AWS: a pod taken out of its Service on invalid files would hide /status and
+        /resume exactly when an operator needs them (the Ready condition says it)."""
+        if self._stopping:
+            return False, "shutting down"
+        ok, message = self.healthz()
+        if not ok:
+            return False, message
         if self.elector is not None and not self.elector.state.leader:
-            # A standby replica is ready: it is what a rolling deploy brings up before
-            # the old leader goes, and it reconciles nothing it could get wrong.
-            return True, f"standby: {self.elector.state.message}"
-        ready, message = self.status.ready()
-        if not ready and self.worker.suspended and self.worker.passes_finished == 0:
-            # Suspended on purpose before any pass (the flag survived a restart): a probe
-            # failing for a deliberate pause would only page someone.
-            return True, "suspended before the first pass"
-        return ready, message
+            return True, f"serving (standby: {self.elector.state.message})"
+        if self.worker.suspended:
+            return True, "serving (suspended)"
+        ready = self.status.condition("Ready")
+        return True, f"serving (Ready={ready.status}/{ready.reason})"
 
     def metrics_text(self) -> tuple[bytes, str]:
         return self.metrics.render(), CONTENT_TYPE

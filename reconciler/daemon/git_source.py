@@ -1,23 +1,37 @@
 """Built-in git source: keep a local work tree at the tip of a remote branch.
 
-Replaces a git-sync sidecar for simple set-ups. Shallow fetches and a hard reset: the
-work tree is the daemon's own, local edits there are discarded, history is not kept.
-The files it rewrites are seen by the file watcher like any other edit.
+Replaces a git-sync sidecar for simple set-ups. Shallow fetches (depth 1) of the one
+branch and a hard reset: the work tree is the daemon's own, local edits there are
+discarded, history is not kept. The files it rewrites are seen by the file watcher like
+any other edit.
+
+Git is spoken by dulwich, in process: the image has no git CLI (nor the perl it pulls
+in), and no repository configuration or hook is ever executed. HTTPS credentials come in
+the URL (a secret); they are used for the fetch and never written to disk or logs.
 """
 
 from __future__ import annotations
 
-import subprocess
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import structlog
+from dulwich import porcelain
+from dulwich.client import get_transport_and_path
+from dulwich.repo import Repo
 
-from reconciler.daemon.revision import Revision, git, read_revision
+from reconciler.daemon.revision import Revision, commit_revision
 from reconciler.settings import redact_url
 
 log = structlog.get_logger("reconciler.daemon.git")
+
+# A fetch running longer than this is wedged (a connection that never answers): /healthz
+# fails, so the container is restarted. Every HTTP read has its own timeout besides.
+SYNC_WEDGED_AFTER = 300.0
+HTTP_TIMEOUT = 60.0
 
 
 class GitSyncError(RuntimeError):
@@ -42,27 +56,19 @@ class GitSource:
         self._thread = threading.Thread(target=self._loop, name="git-source", daemon=True)
         self.revision: Revision | None = None
         self.last_error: str | None = None
+        self._syncing_since: float | None = None
+        self._clock = time.monotonic
 
     def sync(self) -> Revision | None:
-        """Clone or fetch + hard reset; returns HEAD. Raises GitSyncError."""
+        """Fetch the branch tip (depth 1), hard-reset the work tree to it; returns it.
+        Raises GitSyncError (its message has no credentials)."""
+        self._syncing_since = self._clock()
         try:
-            if (self.work_tree / ".git").exists():
-                git("fetch", "--depth", "1", "--no-tags", "origin",
-                    f"+refs/heads/{self.branch}:refs/remotes/origin/{self.branch}",
-                    cwd=self.work_tree)  # fmt: skip
-                git("reset", "--hard", "--quiet", f"origin/{self.branch}", cwd=self.work_tree)
-                # Untracked leftovers would otherwise be read as route files; ignored
-                # files (e.g. installed node_modules) are kept.
-                git("clean", "-fd", "--quiet", cwd=self.work_tree)
-            else:
-                self.work_tree.parent.mkdir(parents=True, exist_ok=True)
-                git("clone", "--quiet", "--depth", "1", "--single-branch",
-                    "--branch", self.branch, self.url, str(self.work_tree))  # fmt: skip
-        except subprocess.CalledProcessError as exc:
-            raise GitSyncError(redact_url((exc.stderr or str(exc)).strip())) from exc
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise GitSyncError(redact_url(str(exc))) from exc
-        revision = read_revision(self.work_tree)
+            revision = self._fetch_and_reset()
+        except Exception as exc:  # dulwich, urllib3 and the OS all raise their own
+            raise GitSyncError(redact_url(f"{type(exc).__name__}: {exc}")) from exc
+        finally:
+            self._syncing_since = None
         if revision != self.revision:
             old, self.revision = self.revision, revision
             log.info(
@@ -70,13 +76,42 @@ class GitSource:
                 url=redact_url(self.url),
                 branch=self.branch,
                 old=old.sha if old else None,
-                new=revision.sha if revision else None,
-                subject=revision.subject if revision else None,
+                new=revision.sha,
+                subject=revision.subject,
             )
-            if revision is not None:
-                self._on_update(revision)
+            self._on_update(revision)
         self.last_error = None
         return revision
+
+    def _fetch_and_reset(self) -> Revision:
+        # dulwich types refs and ids as NewTypes of bytes; plain bytes here.
+        ref: Any = f"refs/heads/{self.branch}".encode()
+        remote_ref: Any = f"refs/remotes/origin/{self.branch}".encode()
+        if (self.work_tree / ".git").exists():
+            repo = Repo(str(self.work_tree))
+        else:
+            self.work_tree.mkdir(parents=True, exist_ok=True)
+            repo = Repo.init(str(self.work_tree))
+        with repo:
+            http = self.url.startswith(("http://", "https://"))
+            options: dict[str, Any] = {"timeout": HTTP_TIMEOUT} if http else {}
+            client, path = get_transport_and_path(self.url, **options)
+            wanted: list[Any] = []
+
+            def determine_wants(refs: Any, depth: int | None = None) -> list[Any]:
+                if ref not in refs:
+                    raise GitSyncError(f"the remote has no branch {self.branch!r}")
+                wanted.append(refs[ref])
+                return [] if refs[ref] in repo.object_store else [refs[ref]]
+
+            client.fetch(path, repo, determine_wants=determine_wants, depth=1)
+            (sha,) = wanted
+            repo.refs[remote_ref] = sha
+            porcelain.reset(repo, "hard", sha)
+            # Untracked leftovers would otherwise be read as route files; ignored files
+            # (e.g. installed node_modules) are kept.
+            porcelain.clean(repo, str(self.work_tree))
+            return commit_revision(repo, sha)
 
     def start(self) -> None:
         self._thread.start()
@@ -101,3 +136,13 @@ class GitSource:
 
     def alive(self) -> bool:
         return self._thread.is_alive() or not self._thread.ident
+
+    def healthy(self) -> tuple[bool, str]:
+        """For /healthz: the poller runs and no fetch is wedged. A remote that fails is not
+        unhealthy (a restart would not fix it): that is `last_error` in /status."""
+        if not self.alive():
+            return False, "git source poller is not running"
+        since = self._syncing_since
+        if since is not None and self._clock() - since > SYNC_WEDGED_AFTER:
+            return False, f"git source: a fetch has been running for over {SYNC_WEDGED_AFTER:.0f}s"
+        return True, "ok"

@@ -1,10 +1,18 @@
-"""The git commit the route files come from, when they live in a git work tree."""
+"""The git commit the route files come from, when they live in a git work tree.
+
+Read with dulwich (no git CLI in the image): the work tree containing the path, also a
+linked work tree (git-sync publishes each revision as `git worktree`: a `.git` file
+pointing into the main repository).
+"""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from dulwich.errors import NotGitRepository
+from dulwich.objects import Commit
+from dulwich.repo import Repo
 
 
 @dataclass(frozen=True)
@@ -16,26 +24,17 @@ class Revision:
         return {"sha": self.sha, "subject": self.subject}
 
 
-def git(*args: str, cwd: Path | None = None, timeout: float = 60.0) -> str:
-    """Run the git CLI; raises CalledProcessError with git's own message on failure."""
-    # safe.directory: in a container the work tree is often owned by another uid, and git
-    # would refuse to read it; the daemon only reads and hard-resets its own checkout.
-    result = subprocess.run(
-        ["git", "-c", "safe.directory=*", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=True,
-    )
-    return result.stdout
+def commit_revision(repo: Repo, sha: bytes) -> Revision:
+    commit = repo[sha]
+    message = commit.message if isinstance(commit, Commit) else b""
+    subject = message.decode("utf-8", "replace").split("\n", 1)[0].strip()
+    return Revision(sha.decode("ascii"), subject)
 
 
 def read_revision(path: Path) -> Revision | None:
-    """HEAD of the work tree containing `path`; None when it is not in one (or git is missing)."""
+    """HEAD of the work tree containing `path`; None when it is not in one (or unreadable)."""
     try:
-        out = git("log", "-1", "--format=%H%x00%s", cwd=path, timeout=10)
-    except (OSError, subprocess.SubprocessError):
+        with Repo.discover(str(path)) as repo:
+            return commit_revision(repo, repo.head())
+    except (NotGitRepository, KeyError, OSError, ValueError):
         return None
-    sha, _, subject = out.strip().partition("\x00")
-    return Revision(sha, subject) if sha else None

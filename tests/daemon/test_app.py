@@ -84,7 +84,7 @@ def test_endpoints(tmp_path: Path, daemons: list[Daemon]) -> None:
     assert daemon.http is not None
     url = daemon.http.url
     assert http("GET", f"{url}/healthz") == (200, "ok\n")
-    assert http("GET", f"{url}/readyz") == (200, "last pass: no_changes\n")
+    assert http("GET", f"{url}/readyz") == (200, "serving (Ready=True/UpToDate)\n")
     status = get_json(f"{url}/status")
     assert {c["type"]: c["status"] for c in status["conditions"]} == {
         "Ready": "True",
@@ -134,7 +134,7 @@ def test_a_flag_file_present_at_start_keeps_the_daemon_suspended(
     (tmp_path / "state" / "suspend").write_text("")
     daemon, _ = make(tmp_path, daemons)
     assert not daemon.worker.wait_for_passes(1, 0.3)
-    assert daemon.readyz() == (True, "suspended before the first pass")
+    assert daemon.readyz() == (True, "serving (suspended)")
     assert daemon.status_json()["suspended"] is True
 
 

@@ -257,7 +257,8 @@ def test_invalid_edit_changes_nothing_then_a_valid_edit_recovers(
     status = d.status()
     assert status["lastError"]["outcome"] == "invalid"
     assert any(TIERS in e for e in status["lastError"]["errors"]), status["lastError"]
-    assert d.get("/readyz")[0] == 503
+    # Readiness is the process, not the files: the pod stays in its Service (/status).
+    assert d.get("/readyz")[0] == 200
     assert d.kvs_value("basic") == value_before  # nothing of an invalid set is applied
 
     (routes / TIERS).write_text(good.replace("basic-api.example.com", "basic-v2.example.com", 1))

@@ -84,7 +84,13 @@ def main() -> int:
     if verb in ("info", "build"):
         return 0
     if verb == "image":
-        print(0)
+        # image inspect -f FORMAT IMAGE: the size, or the HEALTHCHECK as docker records it.
+        if "Healthcheck" in args[3]:
+            text = REPO.joinpath("Dockerfile").read_text()
+            (command,) = re.findall(r"^HEALTHCHECK .*\\\n\s+CMD (\[.*\])$", text, re.M)
+            print(json.dumps({"Test": ["CMD", *json.loads(command)]}))
+        else:
+            print(0)
         return 0
     if verb == "run":
         return run(args[1:])

@@ -206,3 +206,81 @@ def test_ecs_service_runs_one_task_never_two() -> None:
 def test_yaml_has_no_anchors(path: str) -> None:
     # Older kustomize releases reject YAML anchors; the manifests repeat themselves instead.
     assert not re.search(r"[&*][A-Za-z]\w*\s*$", (K8S / path).read_text(), re.M)
+
+
+# -- shutdown, namespace, service account token, network policy, git credentials ----------
+
+
+def _seconds(value: str) -> float:
+    return float(DaemonSettings(shutdown_timeout=value).shutdown_timeout)
+
+
+SHUTDOWN_DEFAULT = float(DaemonSettings.model_fields["shutdown_timeout"].default)
+
+
+def test_the_engines_wait_longer_than_the_daemon_finishes_a_pass() -> None:
+    # SIGTERM -> the running pass may take RECONCILER_SHUTDOWN_TIMEOUT -> the engine kills.
+    # Kill first and a batch is cut in half; a margin covers start-up of the stop itself.
+    pod = _pod()["spec"]
+    shutdown = _env(_container("reconciler")).get("RECONCILER_SHUTDOWN_TIMEOUT")
+    limit = _seconds(shutdown) if shutdown else SHUTDOWN_DEFAULT
+    assert pod["terminationGracePeriodSeconds"] >= limit + 15
+    (container,) = _task()["containerDefinitions"]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    ecs_limit = _seconds(env["RECONCILER_SHUTDOWN_TIMEOUT"])
+    assert container["stopTimeout"] <= 120  # Fargate's maximum
+    assert container["stopTimeout"] >= ecs_limit + 15
+
+
+def test_the_namespace_the_kustomization_names_is_a_resource() -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    namespace = _k8s("Namespace")
+    assert namespace["metadata"]["name"] == kustomization["namespace"]
+    account = _k8s("ServiceAccount")["metadata"]["name"]
+    # The IRSA trust policy subject the docs give: system:serviceaccount:NAMESPACE:ACCOUNT.
+    doc = (REPO / "docs/operations.md").read_text()
+    assert f"system:serviceaccount:{kustomization['namespace']}:{account}" in doc
+
+
+def test_no_kubernetes_api_token_is_mounted() -> None:
+    assert _k8s("ServiceAccount")["automountServiceAccountToken"] is False
+    assert _pod()["spec"]["automountServiceAccountToken"] is False
+
+
+def test_network_policy_admits_only_the_daemon_port_and_lets_out_dns_and_https() -> None:
+    policy = _k8s("NetworkPolicy")["spec"]
+    labels = _pod()["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    port = int(_env(_container("reconciler")).get("RECONCILER_HTTP_PORT", DEFAULT_PORT))
+    (ingress,) = policy["ingress"]
+    assert [p["port"] for p in ingress["ports"]] == [port]
+    assert all(source for source in ingress["from"])  # never "from anywhere"
+    egress_ports = {(p["protocol"], p["port"]) for rule in policy["egress"] for p in rule["ports"]}
+    assert egress_ports == {("UDP", 53), ("TCP", 53), ("TCP", 443)}
+
+
+def test_git_sync_has_credentials_from_a_secret_and_a_health_probe() -> None:
+    pod = _pod()["spec"]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+    for sync in [_container("git-sync"), *pod["initContainers"]]:
+        args = dict(a.removeprefix("--").split("=", 1) for a in sync["args"] if "=" in a)
+        mounts = {m["mountPath"]: m["name"] for m in sync["volumeMounts"]}
+        secret_dir = str(Path(args["password-file"]).parent)
+        assert mounts[secret_dir] in secrets, sync["name"]
+        env = {e["name"]: e for e in sync["env"]}
+        assert env["GITSYNC_USERNAME"]["valueFrom"]["secretKeyRef"]["name"] in secrets.values()
+        assert not any("@" in str(e.get("value", "")) for e in sync["env"])  # no URL creds
+    sync = _container("git-sync")
+    args = dict(a.removeprefix("--").split("=", 1) for a in sync["args"] if "=" in a)
+    port = int(args["http-bind"].rsplit(":", 1)[1])
+    ports = {p["name"]: p["containerPort"] for p in sync["ports"]}
+    probe = sync["livenessProbe"]["httpGet"]
+    assert ports[probe["port"]] == port and probe["path"] == "/"
+    assert int(args["max-failures"]) > 0  # a remote that keeps failing restarts git-sync
+
+
+def test_readiness_is_not_the_route_files() -> None:
+    # The comment and the docs must not promise that a broken revision stops a rollout.
+    deployment = (K8S / "deployment.yaml").read_text()
+    assert "invalid route files or AWS errors do not" in deployment

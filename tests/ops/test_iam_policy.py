@@ -1,6 +1,7 @@
-"""deploy/iam-policy.json grants what the daemon calls, and nothing it does not.
+"""The generated IAM policy (`reconciler iam-policy`, committed as deploy/iam-policy.json
+for the example routes) grants what the daemon calls, scoped to what the files declare.
 
-Two checks that fail on a new AWS call nobody added to the policy:
+Two checks that fail on a new AWS call nobody added to the generator:
 - statically: every boto3 operation in the daemon's modules (tests/ops/boto_calls.py),
   plus the permissions AWS requires beyond the call itself (IMPLIED);
 - on the wire: every operation a whole pass over the example routes sends to the
@@ -11,26 +12,36 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from reconciler.aws.clients import AwsTarget
-from reconciler.importer import ImportRequest, run_import
-from reconciler.pass_report import Outcome
-from reconciler.passes import Reconciler
+from reconciler.cli.iam_policy import command, daemon_policy, import_policy, render
 from tests.data import wire
-from tests.ops.boto_calls import iam_action, operations
+from tests.ops.boto_calls import _client, iam_action, operations
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = json.loads((REPO / "deploy/iam-policy.json").read_text())
 IMPORT_POLICY = json.loads((REPO / "deploy/iam-policy-import.json").read_text())
 LEADER = REPO / "reconciler/daemon/leader.py"
 
-# What the daemon runs in production: the adapters, the pass, the daemon shell.
+ACCOUNT = "123456789012"
+# The command that wrote deploy/iam-policy.json (the examples' lease table included, so the
+# policy also serves RECONCILER_LEADER_ELECTION=true).
+EXAMPLE_ARGS = ["--routes-dir", "routes", "--lease-table", "reconciler-leases"]
+
+# What the daemon runs in production: the adapters, the pass (reconciler/passes.py, or the
+# engine package it moves to), the daemon shell.
 DAEMON_MODULES = [
     *sorted((REPO / "reconciler/aws").glob("*.py")),
-    REPO / "reconciler/passes.py",
+    *[p for p in [REPO / "reconciler/passes.py"] if p.exists()],
+    *sorted((REPO / "reconciler/engine").rglob("*.py")),
     *sorted((REPO / "reconciler/daemon").glob("*.py")),
 ]
 
@@ -119,27 +130,59 @@ def counted(aws, seeded: AwsTarget) -> AwsTarget:  # type: ignore[no-untyped-def
     return seeded
 
 
-def test_a_whole_pass_sends_only_allowed_operations(aws, repo: Path, counted: AwsTarget) -> None:  # type: ignore[no-untyped-def]
-    reconciler = Reconciler(repo / "routes", repo, counted, max_compute_utilization=100)
+def _cli(*args: str, endpoint: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The one place a whole pass or an import is run: the CLI, as an operator runs it."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", *args, "--endpoint-url", endpoint],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+
+
+def _apply(repo: Path, target: AwsTarget) -> None:
+    """A whole pass over the repository: the one place that knows where the pass lives.
+    In process, with the compute-utilization gate at 100 % (a loaded test machine makes
+    the emulated TestFunction's CPU figure fail the 70 % gate; that gate is not under test)."""
+    from reconciler.pass_report import Outcome
+    from reconciler.passes import Reconciler
+
+    reconciler = Reconciler(repo / "routes", repo, target, max_compute_utilization=100)
     assert reconciler.run_pass(dry_run=False).outcome is Outcome.APPLIED
+
+
+# moto's extra for each AWS service the sandbox serves (pyproject.toml's moto extras).
+MOTO_EXTRA = {"lambda": "awslambda"}
+
+
+def test_a_whole_pass_sends_only_what_the_generated_policy_allows(  # type: ignore[no-untyped-def]
+    aws, repo: Path, counted: AwsTarget
+) -> None:
+    _apply(repo, counted)
     sent = _wire_actions(aws.endpoint_url)
     assert "cloudfront:UpdateDistribution" in sent and "lambda:PublishVersion" in sent
-    allowed = _allowed(POLICY)
+    allowed = _allowed(daemon_policy(repo / "routes", ACCOUNT, "us-east-1"))
     assert not sorted(a for a in sent if not _covered(a, allowed))
+    # The services a pass needs are the moto extras the install has (plus the sandbox's own
+    # KeyValueStore data plane).
+    extras = re.search(r'"moto\[([^\]]+)\]', (REPO / "pyproject.toml").read_text())
+    assert extras is not None
+    services = {a.split(":")[0] for a in sent} - {"cloudfront-keyvaluestore"}
+    assert {MOTO_EXTRA.get(s, s) for s in services} <= set(extras[1].split(","))
 
 
 def test_an_import_sends_only_what_the_import_policy_allows(  # type: ignore[no-untyped-def]
     aws, repo: Path, counted: AwsTarget, lambda_packages: dict[str, bytes], tmp_path: Path
 ) -> None:
-    Reconciler(repo / "routes", repo, counted, max_compute_utilization=100).run_pass(dry_run=False)
+    _apply(repo, counted)
     wire.reset_calls(aws.endpoint_url)
-    request = ImportRequest(
-        out=tmp_path / "adopted",
-        tables=("tenant-routing-config-prod",),
-        distribution_comments=("edge-routing-example",),
-    )
-    assert run_import(request, counted).errors == []
+    result = _cli("import", "--out", str(tmp_path / "adopted"),
+                  "--table", "tenant-routing-config-prod",
+                  "--distribution-comment", "edge-routing-example",
+                  endpoint=aws.endpoint_url, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
     sent = _wire_actions(aws.endpoint_url)
+    assert "cloudfront-keyvaluestore:ListKeys" in sent and "dynamodb:Scan" in sent
     allowed = _allowed(IMPORT_POLICY)
     assert not sorted(a for a in sent if not _covered(a, allowed))
     # Read-only: an import never writes.
@@ -148,3 +191,114 @@ def test_an_import_sends_only_what_the_import_policy_allows(  # type: ignore[no-
         for a in allowed
         if a.split(":")[1].startswith(("Create", "Update", "Put", "Delete", "Publish"))
     ]
+
+
+# -- the generator --------------------------------------------------------------------
+
+
+def test_the_committed_policies_are_the_generators_output() -> None:
+    # On failure: `reconciler iam-policy --routes-dir routes --lease-table reconciler-leases
+    # --out deploy/iam-policy.json` and `reconciler iam-policy --import --out
+    # deploy/iam-policy-import.json`.
+    result = CliRunner().invoke(command, EXAMPLE_ARGS, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.output == (REPO / "deploy/iam-policy.json").read_text()
+    result = CliRunner().invoke(command, ["--import"], catch_exceptions=False)
+    assert result.output == (REPO / "deploy/iam-policy-import.json").read_text()
+    assert render(import_policy(ACCOUNT, "us-east-1")) == result.output
+
+
+def _resources(policy: dict[str, object], action: str) -> set[str]:
+    found: set[str] = set()
+    for statement in policy["Statement"]:  # type: ignore[attr-defined]
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if action in actions:
+            res = statement["Resource"]
+            found |= set(res if isinstance(res, list) else [res])
+    return found
+
+
+@pytest.fixture
+def console_repo(repo: Path) -> Path:
+    """The examples as a console set-up would name things: a role with a path, a table in
+    another region, the distribution by id."""
+    tenants = repo / "routes/tenants.yaml"
+    tenants.write_text(tenants.read_text().replace(
+        "role/tenant-router-edge", "role/service-role/tenantRouter-role-k3x9q2"))  # fmt: skip
+    distribution = repo / "routes/distribution.yaml"
+    distribution.write_text(distribution.read_text().replace(
+        "comment: edge-routing-example", "id: E2EXAMPLE12345"))  # fmt: skip
+    return repo
+
+
+def test_scoped_to_the_declared_resources(console_repo: Path) -> None:
+    policy = daemon_policy(console_repo / "routes", "210987654321", "eu-west-1")
+    # The role ARN is the file's, path included (the console's service-role/ path).
+    role = "arn:aws:iam::123456789012:role/service-role/tenantRouter-role-k3x9q2"
+    assert _resources(policy, "iam:PassRole") == {role}
+    assert _resources(policy, "iam:GetRole") == {role}
+    fn = "arn:aws:lambda:us-east-1:210987654321:function:tenant-router"
+    # Old versions are deleted, never the function itself.
+    assert _resources(policy, "lambda:DeleteFunction") == {f"{fn}:*"}
+    assert _resources(policy, "lambda:EnableReplication*") == {f"{fn}:*"}
+    assert _resources(policy, "lambda:PublishVersion") == {fn}
+    table = "arn:aws:dynamodb:eu-west-1:210987654321:table/tenant-routing-config-prod"
+    assert _resources(policy, "dynamodb:BatchWriteItem") == {table}
+    assert _resources(policy, "dynamodb:CreateTable") == {table}
+    assert _resources(policy, "cloudfront:UpdateDistribution") == {
+        "arn:aws:cloudfront::210987654321:distribution/E2EXAMPLE12345"
+    }
+    assert _resources(policy, "cloudfront:PublishFunction") == {
+        "arn:aws:cloudfront::210987654321:function/tier-router"
+    }
+    # By id: no listing of distributions; no lease table unless asked.
+    assert not _resources(policy, "cloudfront:ListDistributions")
+    assert not _resources(policy, "dynamodb:PutItem")
+
+
+def test_store_arns_and_distribution_ids_narrow_what_the_files_cannot_know(repo: Path) -> None:
+    store = "arn:aws:cloudfront::123456789012:key-value-store/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    result = CliRunner().invoke(command, [
+        "--routes-dir", str(repo / "routes"), "--store-arn", f"tier-origins={store}",
+        "--distribution-id", "shop=E2EXAMPLE12345"], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    policy = json.loads(result.output)
+    assert _resources(policy, "cloudfront-keyvaluestore:UpdateKeys") == {store}
+    assert not _resources(policy, "cloudfront:CreateKeyValueStore")
+    assert _resources(policy, "cloudfront:GetDistribution") == {
+        "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE12345"
+    }
+    assert not _resources(policy, "cloudfront:ListDistributions")
+
+
+def test_invalid_route_files_are_an_error_naming_the_file(repo: Path) -> None:
+    tiers = repo / "routes/tiers.yaml"
+    tiers.write_text(tiers.read_text().replace("prune: true", "prune: true\n  bogus: 1", 1))
+    result = CliRunner().invoke(command, ["--routes-dir", str(repo / "routes")])
+    assert result.exit_code == 1 and "tiers.yaml" in result.output
+
+
+ARN_FORMATS = {
+    # Service Authorization Reference, "Resource types defined by ..." for each service.
+    "cloudfront": r"^arn:aws:cloudfront::\d{12}:(distribution|function|key-value-store)/[\w*.-]+$",
+    "cloudfront-keyvaluestore": r"^arn:aws:cloudfront::\d{12}:key-value-store/[\w*-]+$",
+    "dynamodb": r"^arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/[\w.*-]+$",
+    "lambda": r"^arn:aws:lambda:us-east-1:\d{12}:function:[\w*-]+(:\*)?$",
+    "iam": r"^arn:aws:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]+$",
+}
+
+
+@pytest.mark.parametrize("policy", [POLICY, IMPORT_POLICY], ids=["daemon", "import"])
+def test_action_names_and_resource_formats(policy: dict[str, object]) -> None:
+    for statement in policy["Statement"]:  # type: ignore[attr-defined]
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            service, name = action.split(":")
+            # EnableReplication*: CloudFront's documented wildcard; PassRole is a permission
+            # only (no API operation of that name).
+            if "*" not in name and action != "iam:PassRole":
+                assert name in _client(service).meta.service_model.operation_names, action
+            for resource in resources:
+                if resource != "*":
+                    assert re.match(ARN_FORMATS[service], resource), (action, resource)
