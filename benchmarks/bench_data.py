@@ -26,6 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
 
+from reconciler.reconcile import Adapters, apply
+
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.core.attribute_values import item_from_python
 from reconciler.core.diff import plan_data
@@ -40,7 +42,6 @@ from reconciler.core.state import (
     PruneGuard,
     item_key,
 )
-from reconciler.reconcile import Adapters, apply
 from reconciler.sandbox.server import SandboxServer
 
 SCHEMA = KeySchema(KeyAttribute("tenantId"), KeyAttribute("accountId"))

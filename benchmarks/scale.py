@@ -177,11 +177,12 @@ def peak_rss_mb() -> float:
 
 def pure(root: Path) -> dict[str, float]:
     started = time.perf_counter()
+    from reconciler.desired import desired_data
+
     from reconciler.aws.dynamodb import observed_items, table_digest
     from reconciler.core.attribute_values import ValueInterner
     from reconciler.core.diff import plan_data
     from reconciler.core.state import ObservedData, ObservedStore, ObservedTable, item_key
-    from reconciler.desired import desired_data
     from reconciler.routes import load_route_set
 
     t_import = time.perf_counter()
@@ -309,11 +310,12 @@ def table_bytes(items: Any) -> int:
 
 
 def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: int) -> list[Row]:
+    from reconciler.desired import desired_data
+    from reconciler.passes import Reconciler
+
     from reconciler import reconcile
     from reconciler.aws.clients import make_client
     from reconciler.core.model import ResourceKind
-    from reconciler.desired import desired_data
-    from reconciler.passes import Reconciler
     from reconciler.routes import load_route_set
 
     label = f"{tenants:,}"

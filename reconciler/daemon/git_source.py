@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 from dulwich import porcelain
-from dulwich.client import get_transport_and_path
+from dulwich.client import default_urllib3_manager, get_transport_and_path
 from dulwich.repo import Repo
 
 from reconciler.daemon.revision import Revision, commit_revision
@@ -94,7 +94,10 @@ class GitSource:
             repo = Repo.init(str(self.work_tree))
         with repo:
             http = self.url.startswith(("http://", "https://"))
-            options: dict[str, Any] = {"timeout": HTTP_TIMEOUT} if http else {}
+            # dulwich takes the HTTP timeout through its urllib3 pool manager.
+            options: dict[str, Any] = (
+                {"pool_manager": default_urllib3_manager(None, timeout=HTTP_TIMEOUT)} if http else {}
+            )
             client, path = get_transport_and_path(self.url, **options)
             wanted: list[Any] = []
 

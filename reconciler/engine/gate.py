@@ -33,8 +33,8 @@ import structlog
 
 from reconciler.aws.errors import FatalError
 from reconciler.core.functions import short
-from reconciler.emulator import CREDENTIALS
 from reconciler.core.model import Action, ResourceKind
+from reconciler.emulator import CREDENTIALS
 from reconciler.functions.node import HarnessError
 from reconciler.functions.package_zip import LambdaPackage
 from reconciler.functions.test_events import SuiteResult, load_cases

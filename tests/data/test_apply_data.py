@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from reconciler.reconcile import Adapters, apply, plan
 
 from reconciler.aws.clients import AwsTarget
 from reconciler.aws.errors import ReconcileError
@@ -17,7 +18,6 @@ from reconciler.core.state import (
     PruneGuard,
     item_key,
 )
-from reconciler.reconcile import Adapters, apply, plan
 from tests.data import wire
 
 SCHEMA = KeySchema(KeyAttribute("tenantId"), KeyAttribute("accountId"))

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from reconciler.desired import desired_data
 
 from reconciler.aws.clients import AwsTarget, make_client
-from reconciler.desired import desired_data
 from reconciler.edge import LocalEdge
 from reconciler.edge.smoke import run_check, run_checks, seed_checks
 from reconciler.routes import load_route_set

@@ -59,9 +59,11 @@ def operations(path: Path) -> set[tuple[str, str]]:
     tree = ast.parse(path.read_text())
     clients: dict[str, str] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
+        # `x = make_client(...)` and the typed `x: CloudFrontClient = make_client(...)`
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             service = _make_client_service(node.value)
-            for target in node.targets if service else ():
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets if service else ():
                 name = _target(target)
                 if name:
                     clients[name] = service  # type: ignore[assignment]

@@ -36,11 +36,10 @@ ACCOUNT = "123456789012"
 # policy also serves RECONCILER_LEADER_ELECTION=true).
 EXAMPLE_ARGS = ["--routes-dir", "routes", "--lease-table", "reconciler-leases"]
 
-# What the daemon runs in production: the adapters, the pass (reconciler/passes.py, or the
-# engine package it moves to), the daemon shell.
+# What the daemon runs in production: the adapters, the pass (reconciler/engine), the
+# daemon shell.
 DAEMON_MODULES = [
     *sorted((REPO / "reconciler/aws").glob("*.py")),
-    *[p for p in [REPO / "reconciler/passes.py"] if p.exists()],
     *sorted((REPO / "reconciler/engine").rglob("*.py")),
     *sorted((REPO / "reconciler/daemon").glob("*.py")),
 ]
@@ -141,14 +140,14 @@ def _cli(*args: str, endpoint: str, cwd: Path) -> subprocess.CompletedProcess[st
 
 
 def _apply(repo: Path, target: AwsTarget) -> None:
-    """A whole pass over the repository: the one place that knows where the pass lives.
-    In process, with the compute-utilization gate at 100 % (a loaded test machine makes
-    the emulated TestFunction's CPU figure fail the 70 % gate; that gate is not under test)."""
-    from reconciler.pass_report import Outcome
-    from reconciler.passes import Reconciler
+    """A whole pass over the repository, in process, with the compute-utilization gate at
+    100 % (that gate is not under test here)."""
+    from reconciler.engine import EngineSettings, GateSettings, Outcome, Reconciler
 
-    reconciler = Reconciler(repo / "routes", repo, target, max_compute_utilization=100)
-    assert reconciler.run_pass(dry_run=False).outcome is Outcome.APPLIED
+    settings = EngineSettings(gate=GateSettings(max_compute_utilization=100))
+    reconciler = Reconciler(repo / "routes", repo, target, settings=settings)
+    report = reconciler.run_pass(dry_run=False)
+    assert report.outcome is Outcome.APPLIED, report.errors
 
 
 # moto's extra for each AWS service the sandbox serves (pyproject.toml's moto extras).

@@ -15,12 +15,11 @@ from click.testing import CliRunner
 from reconciler.aws.clients import AwsTarget
 from reconciler.cli import main
 from reconciler.core.model import Action, ResourceKind
+from reconciler.engine import EngineSettings, GateSettings, Outcome, Reconciler
 from reconciler.importer import ImportError_, ImportRequest, run_import
 from reconciler.importer.functions import FunctionImporter, ImportedFunctions, _unpack, fetch_code
 from reconciler.importer.policy import origin_patterns
 from reconciler.importer.values import json_line, route_item
-from reconciler.pass_report import Outcome
-from reconciler.passes import Reconciler
 
 TABLE = "tenant-routing-config-prod"
 COMMENT = "edge-routing-example"
@@ -34,7 +33,7 @@ def live(repo: Path, seeded: AwsTarget, lambda_packages: dict[str, bytes]) -> Aw
     100 on a cold or busy machine (docs/lifecycle.md): the threshold is not what these
     tests are about, so it is lifted.
     """
-    setup = Reconciler(repo / "routes", repo, seeded, max_compute_utilization=100)
+    setup = Reconciler(repo / "routes", repo, seeded, settings=EngineSettings(gate=GateSettings(max_compute_utilization=100)))
     report = setup.run_pass(dry_run=False)
     assert report.outcome is Outcome.APPLIED, report.errors
     return seeded

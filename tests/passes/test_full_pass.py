@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from reconciler.core.model import Action, ResourceKind
-from reconciler.engine import Outcome
-from reconciler.engine import Reconciler
+from reconciler.engine import Outcome, Reconciler
 from tests.data import wire
 
 TENANT_EVENT = "origin-request"

@@ -43,13 +43,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from reconciler.desired import desired_data
+from reconciler.pass_report import Outcome
+from reconciler.passes import Reconciler
+
 from reconciler import reconcile
 from reconciler.aws.clients import KVS_SERVICE, AwsTarget, make_client
 from reconciler.core.attribute_values import canonical_item
 from reconciler.core.state import item_key
-from reconciler.desired import desired_data
-from reconciler.pass_report import Outcome
-from reconciler.passes import Reconciler
 from reconciler.routes import load_route_set
 from reconciler.sandbox.hooks import WireCall
 from reconciler.sandbox.seed import seed

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reconciler.pass_report import Outcome
+from reconciler.passes import Reconciler
 
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.aws.lambda_edge import LambdaEdgeAdapter
-from reconciler.pass_report import Outcome
-from reconciler.passes import Reconciler
 from reconciler.sandbox.hooks import WireCall, kvs_race
 from tests.reliability import crash
 from tests.reliability.wirefaults import land_then_reset, ok_writes, statuses
