@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from enum import StrEnum
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -41,69 +40,37 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
+from reconciler.core.errors import (
+    THROTTLE_RETRY_AFTER,
+    AccessDeniedError,
+    AlreadyExistsError,
+    ConflictError,
+    ErrorClass,
+    FatalError,
+    NotFoundError,
+    ReconcileError,
+    RetryableError,
+    ThrottledError,
+)
 
-class ErrorClass(StrEnum):
-    RETRYABLE = "retryable"
-    CONFLICT = "conflict"
-    FATAL = "fatal"
-
-
-# Seconds the daemon waits at least after a pass that ended throttled: the service asked
-# for less traffic, so the first back-off step (1 s) would only be throttled again.
-THROTTLE_RETRY_AFTER = 10.0
-
-
-class ReconcileError(Exception):
-    """An error with its class attached; raised by adapters, phases and the pass."""
-
-    error_class: ErrorClass = ErrorClass.FATAL
-
-    def __init__(
-        self,
-        message: str,
-        code: str = "",
-        *,
-        operation: str = "",
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.operation = operation
-        self.retry_after = retry_after
-
-    @property
-    def reason(self) -> str:
-        """A CamelCase reason for conditions and metrics: the AWS code or the class name."""
-        return self.code or type(self).__name__
-
-
-class RetryableError(ReconcileError):
-    error_class = ErrorClass.RETRYABLE
-
-
-class ThrottledError(RetryableError):
-    """The service throttled us past botocore's retry budget."""
-
-
-class ConflictError(ReconcileError):
-    error_class = ErrorClass.CONFLICT
-
-
-class AlreadyExistsError(ConflictError):
-    """A create found its resource: our own earlier create whose answer was lost (a reset,
-    then botocore's retry), or another writer. Either way: re-observe, re-plan."""
-
-
-class FatalError(ReconcileError):
-    error_class = ErrorClass.FATAL
-
-
-class NotFoundError(FatalError):
-    """The resource named does not exist (observe catches it: absent)."""
-
-
-class AccessDeniedError(FatalError):
-    """Missing IAM permission: an operator must grant it; retrying cannot help."""
+# Re-exported: the adapters' callers import the classes from here with the table.
+__all__ = [
+    "THROTTLE_RETRY_AFTER",
+    "AccessDeniedError",
+    "AlreadyExistsError",
+    "ConflictError",
+    "ErrorClass",
+    "FatalError",
+    "NotFoundError",
+    "ReconcileError",
+    "RetryableError",
+    "ThrottledError",
+    "classify",
+    "describe",
+    "error_code",
+    "translate",
+    "translated",
+]
 
 
 # The code table. Sources: botocore's standard retry mode (botocore/retries/standard.py:

@@ -1,7 +1,7 @@
 """The reconcile pass, in one package (docs/architecture.md walks one pass through it).
 
     desired.py   route set -> core values (+ a digest per container)
-    observe.py   adapters -> one Observation (every AWS read of a pass)
+    observe.py   adapters -> one Observation (every AWS read of a pass; observation.py)
     planner.py   desired + Observation -> Plan (pure, no AWS call)
     gate.py      the test gate: offline before any write, TestFunction before a publish
     phases/      ensure+data, functions, wiring, prune, clean-up: what each one did
@@ -12,7 +12,8 @@
 
 from reconciler.engine.gate import FunctionTestFailed, GateSettings
 from reconciler.engine.ledger import FileLedger, Ledger, MemoryLedger
-from reconciler.engine.observe import Adapters, Observation
+from reconciler.engine.observation import Observation
+from reconciler.engine.observe import Adapters
 from reconciler.engine.planner import Planned
 from reconciler.engine.report import Drift, Outcome, PassReport, Rejection
 from reconciler.engine.run import MAX_CONFLICT_REPLANS, EngineSettings, Reconciler

@@ -6,8 +6,7 @@ is a function of two values and a saved plan can be checked against a fresh obse
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.aws.account import AccountAdapter
@@ -22,6 +21,7 @@ from reconciler.core.policies import PolicyCatalog
 from reconciler.core.state import ObservedData
 from reconciler.core.wiring import ObservedDistribution
 from reconciler.engine.desired import DesiredState
+from reconciler.engine.observation import Observation
 
 
 @dataclass
@@ -60,23 +60,6 @@ class Adapters:
             )
             for client in adapter.clients
         ]
-
-
-@dataclass(frozen=True)
-class Observation:
-    data: ObservedData
-    functions: ObservedFunctions
-    distributions: Mapping[str, ObservedDistribution]
-    distribution_errors: Mapping[str, str] = field(default_factory=dict)  # name -> why unread
-    cache_policies: PolicyCatalog = field(default_factory=lambda: PolicyCatalog("cache policy"))
-    origin_request_policies: PolicyCatalog = field(
-        default_factory=lambda: PolicyCatalog("origin request policy")
-    )
-    account_id: str = ""
-
-    @property
-    def store_arns(self) -> dict[str, str]:
-        return {name: s.arn for name, s in self.data.stores.items() if s.arn}
 
 
 def observe(desired: DesiredState, adapters: Adapters) -> Observation:

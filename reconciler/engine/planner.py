@@ -28,7 +28,7 @@ from reconciler.core.wiring import (
     plan_wiring,
 )
 from reconciler.engine.desired import DesiredState, DistributionRefs
-from reconciler.engine.observe import Observation
+from reconciler.engine.observation import Observation
 
 
 def pending_store_arn(store: str) -> str:

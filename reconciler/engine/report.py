@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.aws.errors import ErrorClass
+from reconciler.core.errors import ErrorClass
 from reconciler.core.model import Change, Plan
 
 

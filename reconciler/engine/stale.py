@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.aws.errors import FatalError
+from reconciler.core.errors import FatalError
 from reconciler.core.model import Change, Plan
 
 

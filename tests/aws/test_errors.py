@@ -86,9 +86,8 @@ def test_translated_overrides_a_code_for_one_call_and_names_the_subject() -> Non
     with pytest.raises(AlreadyExistsError, match="^table t: CreateTable: ResourceInUseException"):
         with translated("CreateTable", {"ResourceInUseException": AlreadyExistsError}, "table t"):
             raise client_error("ResourceInUseException", 400, op="CreateTable")
-    with pytest.raises(RetryableError):
-        with translated("UpdateTable"):
-            raise client_error("ResourceInUseException", 400, op="UpdateTable")
+    with pytest.raises(RetryableError), translated("UpdateTable"):
+        raise client_error("ResourceInUseException", 400, op="UpdateTable")
 
 
 def _store_repo(root: Path) -> Path:
