@@ -83,9 +83,12 @@ def test_network_errors_are_retryable_and_a_bug_is_retried_too() -> None:
 
 
 def test_translated_overrides_a_code_for_one_call_and_names_the_subject() -> None:
-    with pytest.raises(AlreadyExistsError, match="^table t: CreateTable: ResourceInUseException"):
-        with translated("CreateTable", {"ResourceInUseException": AlreadyExistsError}, "table t"):
-            raise client_error("ResourceInUseException", 400, op="CreateTable")
+    overrides = {"ResourceInUseException": AlreadyExistsError}
+    with (
+        pytest.raises(AlreadyExistsError, match=r"^table t: CreateTable: ResourceInUseException"),
+        translated("CreateTable", overrides, "table t"),
+    ):
+        raise client_error("ResourceInUseException", 400, op="CreateTable")
     with pytest.raises(RetryableError), translated("UpdateTable"):
         raise client_error("ResourceInUseException", 400, op="UpdateTable")
 
