@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from reconciler.desired import desired_data
+from reconciler.engine.desired import desired_data
 
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.edge import LocalEdge
