@@ -11,7 +11,8 @@ from typing import TypeVar
 from reconciler.routes.documents import RouteDocument
 from reconciler.routes.errors import ErrorSink
 from reconciler.routes.policy_kind import ReconcilerPolicy
-from reconciler.routes.yaml_reader import FieldPath, Position, SourceDocument, format_path
+from reconciler.routes.text_positions import Position
+from reconciler.routes.yaml_reader import FieldPath, SourceDocument, format_path
 
 D = TypeVar("D", bound=RouteDocument)
 

@@ -20,6 +20,7 @@ from reconciler.routes.schema_check import validate_document
 from reconciler.routes.source_checks import check_sources
 from reconciler.routes.store_checks import check_stores
 from reconciler.routes.table_loading import TableItems, load_tables
+from reconciler.routes.text_positions import utf8_problem
 from reconciler.routes.yaml_reader import SourceDocument, YamlLimits, read_yaml_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -103,9 +104,8 @@ def _read_files(ctx: CheckContext, limits: YamlLimits) -> list[str]:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as error:
-            ctx.sink.add(
-                file, 1, 1, "", f"file is not valid UTF-8 (byte {error.start})", "yaml-syntax"
-            )
+            pos, message = utf8_problem(data, error)
+            ctx.sink.add(file, pos.line, pos.column, "", message, "yaml-syntax")
             ctx.incomplete = True
             continue
         before = len(ctx.sink.errors)

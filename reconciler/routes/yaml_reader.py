@@ -20,6 +20,8 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from reconciler.routes.errors import ErrorSink
+from reconciler.routes.text_positions import Position as Position
+from reconciler.routes.yaml_errors import reader_problem, syntax_problem
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -51,12 +53,6 @@ class YamlLimits:
     max_depth: int = 64
     max_alias_nodes: int = 100_000
     max_nodes: int = 2_000_000
-
-
-@dataclass(frozen=True)
-class Position:
-    line: int
-    column: int
 
 
 @dataclass
@@ -114,6 +110,8 @@ class _Frame:
     key_marks: dict[Any, Any] = field(default_factory=dict)
     merges: list[tuple[dict[Any, Any], Any]] = field(default_factory=list)
     discard: bool = False
+    start: Any = None  # where the collection starts, for "never closed" errors
+    flow: bool = False
 
 
 def _position(mark: Any) -> Position:
@@ -188,7 +186,16 @@ class _DocumentBuilder:
         if discard:
             # Children of a collection key get a path no lookup will ever ask for.
             path = (*self.stack[-1].path, "<key>")
-        self.stack.append(_Frame(container, path or (), anchor=event.anchor, discard=discard))
+        self.stack.append(
+            _Frame(
+                container,
+                path or (),
+                anchor=event.anchor,
+                discard=discard,
+                start=event.start_mark,
+                flow=bool(event.flow_style),
+            )
+        )
 
     def close(self, event: Any) -> None:
         frame = self.stack.pop()
@@ -359,14 +366,24 @@ def read_yaml_documents(
         pos = _position(bomb.mark)
         sink.add(file, pos.line, pos.column, "", str(bomb), bomb.code)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        pos = _position(mark) if mark is not None else Position(1, 1)
-        problem = error.problem or "invalid YAML"
-        context = f" ({error.context})" if error.context else ""
-        sink.add(file, pos.line, pos.column, "", f"YAML syntax: {problem}{context}", "yaml-syntax")
+        pos, message = syntax_problem(error, text, _open_flow_collection(builder))
+        sink.add(file, pos.line, pos.column, "", message, "yaml-syntax")
+    except yaml.reader.ReaderError as error:
+        pos, message = reader_problem(error, text)
+        sink.add(file, pos.line, pos.column, "", message, "yaml-syntax")
     except yaml.YAMLError as error:
         sink.add(file, 1, 1, "", f"YAML syntax: {error}", "yaml-syntax")
     return documents
+
+
+def _open_flow_collection(builder: _DocumentBuilder | None) -> tuple[Any, bool] | None:
+    """The innermost `[` or `{` still open where the parser stopped: (its mark, is a mapping)."""
+    if builder is None:
+        return None
+    for frame in reversed(builder.stack):
+        if frame.flow:
+            return frame.start, isinstance(frame.container, dict)
+    return None
 
 
 def _feed(builder: _DocumentBuilder, event: Any) -> None:
