@@ -56,9 +56,24 @@ def read_bulk_file(data: bytes, file: str, rules: ItemRules, sink: ErrorSink) ->
         pos, message = utf8_problem(data, error)
         sink.add(file, pos.line, pos.column, "", message, "bulk-syntax")
         return []
+    errors_before = len(sink.errors)
     if file.endswith(".csv"):
-        return list(_read_csv(text, file, rules, sink))
-    return list(_read_jsonl(text, file, sink))
+        rows = list(_read_csv(text, file, rules, sink))
+    else:
+        rows = list(_read_jsonl(text, file, sink))
+    if not rows and len(sink.errors) == errors_before:
+        # A file that declares nothing is more likely truncated (a failed checkout, a full
+        # disk, an editor crash) than meant: with prune on, it would delete its tenants.
+        sink.add(
+            file,
+            1,
+            1,
+            "",
+            "bulk file declares no items (empty, or only a header); remove the file or the "
+            "itemsFrom pattern if no items are meant",
+            "bulk-empty",
+        )
+    return rows
 
 
 def _read_jsonl(text: str, file: str, sink: ErrorSink) -> Iterator[BulkRow]:

@@ -14,10 +14,10 @@ from reconciler.routes.errors import ErrorSink, RouteSetInvalid
 from reconciler.routes.function_kinds import CloudFrontFunction, LambdaEdgeFunction
 from reconciler.routes.name_checks import check_names
 from reconciler.routes.reference_checks import check_references
-from reconciler.routes.repo_paths import inside
 from reconciler.routes.route_set import LoadedTable, RouteSet, SourceRef
 from reconciler.routes.schema_check import validate_document
 from reconciler.routes.source_checks import check_sources
+from reconciler.routes.source_files import UNREADABLE, FileProblem, read_source, walk
 from reconciler.routes.store_checks import check_stores
 from reconciler.routes.table_loading import TableItems, load_tables
 from reconciler.routes.text_positions import utf8_problem
@@ -69,38 +69,29 @@ def load_route_set(
 
 
 def _read_files(ctx: CheckContext, limits: YamlLimits) -> list[str]:
-    paths = sorted(
-        p for p in ctx.routes_dir.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()
-    )
     relative = []
-    for path in paths:
-        file = ctx.relative(path)
+
+    def unlistable(folder: Path, reason: str) -> None:
+        ctx.sink.add(
+            ctx.link_name(folder), 1, 1, "", f"folder cannot be listed: {reason}", UNREADABLE
+        )
+        ctx.incomplete = True
+
+    # Folders are listed too: a bulk pattern that names one is reported (table_loading).
+    ctx.listing = list(walk(ctx.routes_dir, unlistable, folders=True))
+    entries = [e for e in ctx.listing if e.path.suffix in YAML_SUFFIXES and not e.folder]
+    for entry in sorted(entries, key=lambda e: e.relative):
+        try:
+            data = read_source(entry.path, ctx.root, limits.max_file_bytes, "yaml-too-large")
+        except FileProblem as problem:
+            file = ctx.link_name(entry.path)
+            relative.append(file)
+            ctx.sink.add(file, 1, 1, "", f"route file {_cannot(problem)}", problem.code)
+            ctx.incomplete = True
+            continue
+        file = ctx.relative(entry.path)
         relative.append(file)
-        if not inside(ctx.root, path):
-            ctx.sink.add(
-                file,
-                1,
-                1,
-                "",
-                "route file resolves outside the repository (symlink?)",
-                "path-outside-root",
-            )
-            ctx.incomplete = True
-            continue
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            ctx.sink.add(
-                file,
-                1,
-                1,
-                "",
-                f"file is {size} bytes; the limit is {limits.max_file_bytes}",
-                "yaml-too-large",
-            )
-            ctx.incomplete = True
-            continue
-        data = path.read_bytes()
-        ctx.record_input(path, data)
+        ctx.record_input(entry.path, data)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -120,6 +111,10 @@ def _read_files(ctx: CheckContext, limits: YamlLimits) -> list[str]:
     return relative
 
 
+def _cannot(problem: FileProblem) -> str:
+    return f"cannot be read: {problem}" if problem.code == UNREADABLE else str(problem)
+
+
 def _declare(ctx: CheckContext, document: SourceDocument) -> None:
     data = document.data
     if not isinstance(data, dict):
@@ -134,8 +129,8 @@ def _declare(ctx: CheckContext, document: SourceDocument) -> None:
 
 
 def _check_policy_present(ctx: CheckContext) -> None:
-    if "ReconcilerPolicy" in ctx.declared:
-        return
+    if "ReconcilerPolicy" in ctx.declared or ctx.incomplete:
+        return  # incomplete: an unreadable file may hold the policy
     for doc in ctx.documents:
         model = doc.model
         if isinstance(model, KeyValueStore) and model.spec.entries:
