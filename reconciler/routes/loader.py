@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -21,6 +22,7 @@ from reconciler.routes.source_files import UNREADABLE, FileProblem, read_source,
 from reconciler.routes.store_checks import check_stores
 from reconciler.routes.table_loading import TableItems, load_tables
 from reconciler.routes.text_positions import utf8_problem
+from reconciler.routes.variables import Variables, load_variables
 from reconciler.routes.yaml_reader import SourceDocument, YamlLimits, read_yaml_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -40,13 +42,20 @@ class LoadLimits:
 
 
 def load_route_set(
-    routes_dir: Path, root: Path | None = None, limits: LoadLimits | None = None
+    routes_dir: Path,
+    root: Path | None = None,
+    limits: LoadLimits | None = None,
+    *,
+    environment: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> RouteSet:
     """Validate every file under `routes_dir` and return the typed set.
 
     `root` is the repository root that paths in documents are relative to (default: the
-    parent of `routes_dir`). Raises RouteSetInvalid with every error found; nothing of
-    an invalid set is returned.
+    parent of `routes_dir`). `environment` selects `<root>/environments/<name>.yaml`, the
+    values of `${NAME}` references; `environ` (the process environment, None: none) may
+    supply `RECONCILER_VAR_<NAME>` for names that file leaves open. Raises
+    RouteSetInvalid with every error found; nothing of an invalid set is returned.
     """
     limits = limits or LoadLimits()
     routes_dir = routes_dir.resolve()
@@ -56,7 +65,11 @@ def load_route_set(
     ctx = CheckContext(
         root=root, routes_dir=routes_dir, sink=ErrorSink(), documents=[], declared={}
     )
-    files = _read_files(ctx, limits.yaml)
+    vars_files: dict[str, bytes] = {}
+    variables = load_variables(root, environment, environ, ctx.sink, vars_files)
+    for relative, data in vars_files.items():
+        ctx.record_input(root / relative, data)
+    files = _read_files(ctx, limits.yaml, variables)
     _check_policy_present(ctx)
     check_names(ctx)
     check_references(ctx)
@@ -65,10 +78,10 @@ def load_route_set(
     tables = load_tables(ctx, limits.max_bulk_file_bytes)
     if ctx.sink:
         raise RouteSetInvalid(ctx.sink.errors)
-    return _assemble(ctx, files, tables)
+    return _assemble(ctx, files, tables, variables)
 
 
-def _read_files(ctx: CheckContext, limits: YamlLimits) -> list[str]:
+def _read_files(ctx: CheckContext, limits: YamlLimits, variables: Variables) -> list[str]:
     relative = []
 
     def unlistable(folder: Path, reason: str) -> None:
@@ -100,11 +113,13 @@ def _read_files(ctx: CheckContext, limits: YamlLimits) -> list[str]:
             ctx.incomplete = True
             continue
         before = len(ctx.sink.errors)
-        documents = read_yaml_documents(text, file, ctx.sink, limits)
+        documents = read_yaml_documents(text, file, ctx.sink, limits, variables)
         if any(e.code in _DOCUMENT_LOSING_CODES for e in ctx.sink.errors[before:]):
             ctx.incomplete = True
         for document in documents:
             _declare(ctx, document)
+            if document.unresolved:
+                continue
             model = validate_document(document, ctx.sink)
             if model is not None:
                 ctx.documents.append(ValidDocument(model, document))
@@ -152,10 +167,17 @@ def _check_policy_present(ctx: CheckContext) -> None:
         return
 
 
-def _assemble(ctx: CheckContext, files: list[str], tables: dict[str, TableItems]) -> RouteSet:
+def _assemble(
+    ctx: CheckContext, files: list[str], tables: dict[str, TableItems], variables: Variables
+) -> RouteSet:
     digest = hashlib.sha256()
     for path, file_digest in sorted(ctx.input_digests.items()):
         digest.update(f"{path}\0{file_digest}\n".encode())
+    # The values substituted are input too (a RECONCILER_VAR_ change is a new revision).
+    if variables.environment is not None or variables.used:
+        digest.update(f"environment\0{variables.environment}\n".encode())
+    for name, value in sorted(variables.used.items()):
+        digest.update(f"var\0{name}\0{value}\n".encode())
     sources: dict[tuple[str, str], SourceRef] = {
         (doc.model.kind, doc.name): SourceRef(doc.source.file, doc.position(()).line)
         for doc in ctx.documents
@@ -185,4 +207,8 @@ def _assemble(ctx: CheckContext, files: list[str], tables: dict[str, TableItems]
         content_hash="sha256:" + digest.hexdigest(),
         sources=MappingProxyType(sources),
         files=tuple(files),
+        environment=variables.environment,
+        variables=MappingProxyType(
+            {name: variables.sources.get(name, "default") for name in sorted(variables.used)}
+        ),
     )
