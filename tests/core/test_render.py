@@ -15,7 +15,13 @@ from reconciler.core.render import NO_CHANGES, md_code, render_json, render_mark
 from reconciler.core.state import PruneGuard
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:tenant-router:"
-CONFIG = {"runtime": "nodejs20.x", "handler": "index.handler", "role": "arn:aws:iam::1:role/r", "memory": 128, "timeout": 5}
+CONFIG = {
+    "runtime": "nodejs20.x",
+    "handler": "index.handler",
+    "role": "arn:aws:iam::1:role/r",
+    "memory": 128,
+    "timeout": 5,
+}
 
 
 def _lambda_update() -> Change:
@@ -61,10 +67,14 @@ def test_an_update_shows_only_the_fields_that_differ_one_per_line() -> None:
 def test_policies_and_functions_by_name_custom_ones_from_the_change_labels() -> None:
     plain = render_text(Plan((_wiring(),)))
     assert '~ cachePolicy: "CachingOptimized" -> "CachingDisabled"' in plain
-    assert '~ lambdaAssociations.origin-request.arn: "tenant-router:3" -> "tenant-router:4"' in plain
+    assert (
+        '~ lambdaAssociations.origin-request.arn: "tenant-router:3" -> "tenant-router:4"' in plain
+    )
     # A custom policy's id stays an id unless the change carries its name.
     assert '"0d1a7c1e-0000-4000-8000-00000000cafe" -> "AllViewerExceptHostHeader"' in plain
-    named = render_text(Plan((_wiring((("0d1a7c1e-0000-4000-8000-00000000cafe", "team-origin"),)),)))
+    named = render_text(
+        Plan((_wiring((("0d1a7c1e-0000-4000-8000-00000000cafe", "team-origin"),)),))
+    )
     assert '~ originRequestPolicy: "team-origin" -> "AllViewerExceptHostHeader"' in named
     assert "658327ea" not in named and "4135ea2d" not in named
     # JSON keeps the ids (tools), and the labels round-trip.
@@ -75,10 +85,25 @@ def test_policies_and_functions_by_name_custom_ones_from_the_change_labels() -> 
 
 def test_every_symbol_used_has_a_legend_entry() -> None:
     changes = (
-        Change(Address(ResourceKind.KVS_ENTRY, "s", "a"), Action.CREATE, Phase.DATA, after="a.example.com"),
+        Change(
+            Address(ResourceKind.KVS_ENTRY, "s", "a"),
+            Action.CREATE,
+            Phase.DATA,
+            after="a.example.com",
+        ),
         _lambda_update(),
-        Change(Address(ResourceKind.CLOUDFRONT_FUNCTION, "f"), Action.PUBLISH, Phase.FUNCTIONS, after={"code": "x"}),
-        Change(Address(ResourceKind.KVS_ENTRY, "s", "b"), Action.DELETE, Phase.PRUNE, before="b.example.com"),
+        Change(
+            Address(ResourceKind.CLOUDFRONT_FUNCTION, "f"),
+            Action.PUBLISH,
+            Phase.FUNCTIONS,
+            after={"code": "x"},
+        ),
+        Change(
+            Address(ResourceKind.KVS_ENTRY, "s", "b"),
+            Action.DELETE,
+            Phase.PRUNE,
+            before="b.example.com",
+        ),
     )
     text = render_text(Plan(changes))
     legend = text.splitlines()[0]
@@ -96,7 +121,11 @@ def test_every_symbol_used_has_a_legend_entry() -> None:
 def test_markdown_survives_any_key_as_one_table_row(key: str) -> None:
     markdown_it = pytest.importorskip("markdown_it")
     change = Change(
-        Address(ResourceKind.KVS_ENTRY, "tiers", key), Action.CREATE, Phase.DATA, after=f"v{key}", reason=f"why {key}"
+        Address(ResourceKind.KVS_ENTRY, "tiers", key),
+        Action.CREATE,
+        Phase.DATA,
+        after=f"v{key}",
+        reason=f"why {key}",
     )
     rendered = render_markdown(Plan((change,)))
     tokens = markdown_it.MarkdownIt("commonmark").enable("table").parse(rendered)
@@ -119,7 +148,12 @@ def test_guard_decisions_in_text_json_and_markdown() -> None:
     violation_ = violation(refused)
     assert violation_ is not None
     deletes = tuple(
-        Change(Address(ResourceKind.KVS_ENTRY, "tiers", k), Action.DELETE, Phase.PRUNE, before="x.example.com")
+        Change(
+            Address(ResourceKind.KVS_ENTRY, "tiers", k),
+            Action.DELETE,
+            Phase.PRUNE,
+            before="x.example.com",
+        )
         for k in "abc"
     )
     plan = Plan(deletes, violations=(violation_,), guard_decisions=(allowed, refused))
@@ -128,7 +162,9 @@ def test_guard_decisions_in_text_json_and_markdown() -> None:
         "prune guard, table tenants: delete 1 of 4 items (25%): allowed "
         "(limit 1 = max(floor(maxDeleteFraction 0.25 * 4), minDeletesAllowed 0); 3 items remain)"
     ) in text
-    assert "prune guard, store tiers: delete 3 of 4 keys (75%): refused: more than the limit 1" in text
+    assert (
+        "prune guard, store tiers: delete 3 of 4 keys (75%): refused: more than the limit 1" in text
+    )
     assert text.rstrip().endswith("Nothing is applied while the plan has 1 refused prune(s).")
     data = plan_to_dict(plan)
     assert [d["allowed"] for d in data["guardDecisions"]] == [True, False]
@@ -142,7 +178,8 @@ def test_guard_decisions_in_text_json_and_markdown() -> None:
 
 def test_a_plan_with_errors_never_says_no_changes() -> None:
     error = PlanError(
-        Address(ResourceKind.DISTRIBUTION_BEHAVIOR, "shop"), "no distribution matches selector comment 'x'"
+        Address(ResourceKind.DISTRIBUTION_BEHAVIOR, "shop"),
+        "no distribution matches selector comment 'x'",
     )
     plan = Plan((), errors=(error,))
     for rendered in (render_text(plan), render_markdown(plan)):
@@ -152,14 +189,24 @@ def test_a_plan_with_errors_never_says_no_changes() -> None:
 
 
 def test_table_items_show_plain_values_and_null_attributes() -> None:
-    before = item_from_python({"tenantId": "a", "accountId": "1", "w": Decimal("1.50"), "gone": "x"})
+    before = item_from_python(
+        {"tenantId": "a", "accountId": "1", "w": Decimal("1.50"), "gone": "x"}
+    )
     after = item_from_python({"tenantId": "a", "accountId": "1", "w": Decimal("2.5"), "n": None})
     change = Change(
-        Address(ResourceKind.TABLE_ITEM, "t", "tenantId=a,accountId=1"), Action.UPDATE, Phase.DATA, before, after
+        Address(ResourceKind.TABLE_ITEM, "t", "tenantId=a,accountId=1"),
+        Action.UPDATE,
+        Phase.DATA,
+        before,
+        after,
     )
     text = render_text(Plan((change,)))
     assert "      ~ w: 1.5 -> 2.5\n" in text
     assert '      - gone: "x"\n' in text
     assert "      + n: null\n" in text  # a NULL attribute is a value in DynamoDB
     fields = plan_to_dict(Plan((change,)))["changes"][0]["fields"]
-    assert {f["path"]: f["change"] for f in fields} == {"gone": "removed", "n": "added", "w": "changed"}
+    assert {f["path"]: f["change"] for f in fields} == {
+        "gone": "removed",
+        "n": "added",
+        "w": "changed",
+    }

@@ -21,17 +21,32 @@ spec:
 
 
 def _repo(tmp_path: Path, guard: str) -> Path:
-    return write_repo(tmp_path, {"routes/p.yaml": POLICY, "routes/s.yaml": STORE.replace("GUARD", guard)})
+    return write_repo(
+        tmp_path, {"routes/p.yaml": POLICY, "routes/s.yaml": STORE.replace("GUARD", guard)}
+    )
 
 
 def test_guard_fields_and_defaults(tmp_path: Path) -> None:
-    route_set = load(_repo(tmp_path, "{maxDeleteFraction: 0.5, minDeletesAllowed: 2, allowEmpty: true}"))
+    route_set = load(
+        _repo(tmp_path, "{maxDeleteFraction: 0.5, minDeletesAllowed: 2, allowEmpty: true}")
+    )
     guard = route_set.prune_guard(route_set.stores["tiers"])
-    assert (guard.max_delete_fraction, guard.min_deletes_allowed, guard.allow_empty) == (0.5, 2, True)
-    plain = write_repo(tmp_path / "p", {"routes/p.yaml": POLICY, "routes/s.yaml": STORE.replace("  pruneGuard: GUARD\n", "")})
+    assert (guard.max_delete_fraction, guard.min_deletes_allowed, guard.allow_empty) == (
+        0.5,
+        2,
+        True,
+    )
+    plain = write_repo(
+        tmp_path / "p",
+        {"routes/p.yaml": POLICY, "routes/s.yaml": STORE.replace("  pruneGuard: GUARD\n", "")},
+    )
     fallback = load(plain)
     guard = fallback.prune_guard(fallback.stores["tiers"])
-    assert (guard.max_delete_fraction, guard.min_deletes_allowed, guard.allow_empty) == (0.25, 0, False)
+    assert (guard.max_delete_fraction, guard.min_deletes_allowed, guard.allow_empty) == (
+        0.25,
+        0,
+        False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,9 +71,15 @@ def test_the_json_schema_states_every_number_and_default() -> None:
         "allowEmpty": False,
         "minDeletesAllowed": 0,
     }
-    assert (fields["maxDeleteFraction"]["minimum"], fields["maxDeleteFraction"]["maximum"]) == (0, 1)
+    assert (fields["maxDeleteFraction"]["minimum"], fields["maxDeleteFraction"]["maximum"]) == (
+        0,
+        1,
+    )
     assert fields["minDeletesAllowed"]["minimum"] == 0
-    assert "max(floor(maxDeleteFraction x N), minDeletesAllowed)" in committed["$defs"]["PruneGuard"]["description"]
+    assert (
+        "max(floor(maxDeleteFraction x N), minDeletesAllowed)"
+        in committed["$defs"]["PruneGuard"]["description"]
+    )
 
 
 @pytest.mark.xfail(
