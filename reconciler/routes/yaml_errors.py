@@ -8,6 +8,7 @@ position to where the unclosed thing starts and turn offsets into line and colum
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -23,10 +24,14 @@ _FLOW_CONTEXTS = ("while parsing a flow mapping", "while parsing a flow sequence
 
 
 def syntax_problem(
-    error: yaml.MarkedYAMLError, text: str, open_flow: tuple[Any, bool] | None
+    error: yaml.MarkedYAMLError, text: str, open_collections: Sequence[Any]
 ) -> tuple[Position, str]:
-    """Position and message of a parser error. `open_flow` is the innermost `[` / `{`
-    still open when the parser stopped (its mark, and whether it is a mapping)."""
+    """Position and message of a parser error. `open_collections`: the reader's frames
+    of the collections still open when the parser stopped (`flow`, `start`, `container`)."""
+    open_flow = next(
+        ((f.start, isinstance(f.container, dict)) for f in reversed(open_collections) if f.flow),
+        None,
+    )
     problem = error.problem or "invalid YAML"
     problem_mark, context_mark = error.problem_mark, error.context_mark
     if problem_mark is None:

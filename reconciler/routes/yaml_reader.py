@@ -367,7 +367,7 @@ def read_yaml_documents(
         pos = _position(bomb.mark)
         sink.add(file, pos.line, pos.column, "", str(bomb), bomb.code)
     except yaml.MarkedYAMLError as error:
-        pos, message = syntax_problem(error, text, _open_flow_collection(builder))
+        pos, message = syntax_problem(error, text, builder.stack if builder else [])
         sink.add(file, pos.line, pos.column, "", message, "yaml-syntax")
     except yaml.reader.ReaderError as error:
         pos, message = reader_problem(error, text)
@@ -375,16 +375,6 @@ def read_yaml_documents(
     except yaml.YAMLError as error:
         sink.add(file, 1, 1, "", f"YAML syntax: {error}", "yaml-syntax")
     return documents
-
-
-def _open_flow_collection(builder: _DocumentBuilder | None) -> tuple[Any, bool] | None:
-    """The innermost `[` or `{` still open where the parser stopped: (its mark, is a mapping)."""
-    if builder is None:
-        return None
-    for frame in reversed(builder.stack):
-        if frame.flow:
-            return frame.start, isinstance(frame.container, dict)
-    return None
 
 
 def _feed(builder: _DocumentBuilder, event: Any) -> None:
