@@ -32,10 +32,10 @@ def decide(
     allowed = within_rule or guard.allow_mass_delete
     what, unit = _NOUN[kind]
     share = f"{deletes / existing:.0%}" if existing else "0%"
-    head = f"prune guard, {what} {container}: delete {deletes} of {existing} {unit} ({share})"
+    head = f"prune guard, {what} {container}: delete {deletes} of {existing} ({share})"
     rule = (
         f"limit {limit} = max(floor(maxDeleteFraction {_number(guard.max_delete_fraction)} * "
-        f"{existing}), minDeletesAllowed {guard.min_deletes_allowed})"
+        f"{existing} {unit}), minDeletesAllowed {guard.min_deletes_allowed})"
     )
     outcome = (
         f"{remaining} {unit} remain"

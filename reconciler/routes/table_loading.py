@@ -80,9 +80,14 @@ def _load_table(
                 bulk.path, ctx.routes_dir, max_bytes, "bulk-too-large", "the routes folder"
             )
         except FileProblem as problem:
-            ctx.sink.add(
-                ctx.link_name(bulk.path), 1, 1, "", _unreadable(problem, bulk), problem.code
-            )
+            if problem.code == "path-outside-root":
+                # A link out of the routes folder is the pattern's problem: reported there.
+                message = f"{ctx.link_name(bulk.path)} resolves outside the routes folder (symlink?)"
+                ctx.error(bulk.doc, bulk.where, message, problem.code)
+            else:
+                ctx.sink.add(
+                    ctx.link_name(bulk.path), 1, 1, "", _unreadable(problem, bulk), problem.code
+                )
             continue
         file = ctx.relative(bulk.path)
         ctx.record_input(bulk.path, data)
@@ -112,6 +117,8 @@ class _BulkMatch:
     path: Path
     pattern: str
     declared_at: str  # file:line of the itemsFrom entry that matched it
+    doc: ValidDocument
+    where: tuple[str, str, int]  # ("spec", "itemsFrom", index)
 
 
 def _bulk_files(ctx: CheckContext, table: RoutingTable, doc: ValidDocument) -> list[_BulkMatch]:
@@ -149,7 +156,7 @@ def _bulk_files(ctx: CheckContext, table: RoutingTable, doc: ValidDocument) -> l
             else:
                 found.setdefault(
                     _identity(match),
-                    _BulkMatch(match.path, pattern, f"{doc.source.file}:{pos.line}"),
+                    _BulkMatch(match.path, pattern, f"{doc.source.file}:{pos.line}", doc, where),
                 )
     return list(found.values())
 

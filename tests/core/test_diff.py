@@ -81,8 +81,8 @@ def test_guard_refuses_mass_delete_and_names_numbers() -> None:
     assert not plan.applicable
     (violation,) = plan.violations
     assert (violation.deletes, violation.existing) == (10, 20)
-    assert "delete 10 of 20 keys (50%): refused" in violation.message
-    assert "limit 5 = max(floor(maxDeleteFraction 0.25 * 20), minDeletesAllowed 0)" in violation.message
+    assert "delete 10 of 20 (50%): refused" in violation.message
+    assert "limit 5 = max(floor(maxDeleteFraction 0.25 * 20 keys), minDeletesAllowed 0)" in violation.message
     assert "refused" in render_text(plan)
 
 
@@ -113,8 +113,8 @@ def test_an_allowed_prune_states_its_rule_and_numbers() -> None:
     assert (decision.existing, decision.deletes, decision.allowed_deletes) == (4, 1, 1)
     assert decision.allowed and not plan.violations
     assert decision.message == (
-        "prune guard, store tiers: delete 1 of 4 keys (25%): allowed "
-        "(limit 1 = max(floor(maxDeleteFraction 0.25 * 4), minDeletesAllowed 0); 3 keys remain)"
+        "prune guard, store tiers: delete 1 of 4 (25%): allowed "
+        "(limit 1 = max(floor(maxDeleteFraction 0.25 * 4 keys), minDeletesAllowed 0); 3 keys remain)"
     )
 
 

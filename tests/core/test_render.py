@@ -159,11 +159,11 @@ def test_guard_decisions_in_text_json_and_markdown() -> None:
     plan = Plan(deletes, violations=(violation_,), guard_decisions=(allowed, refused))
     text = render_text(plan)
     assert (
-        "prune guard, table tenants: delete 1 of 4 items (25%): allowed "
-        "(limit 1 = max(floor(maxDeleteFraction 0.25 * 4), minDeletesAllowed 0); 3 items remain)"
+        "prune guard, table tenants: delete 1 of 4 (25%): allowed "
+        "(limit 1 = max(floor(maxDeleteFraction 0.25 * 4 items), minDeletesAllowed 0); 3 items remain)"
     ) in text
     assert (
-        "prune guard, store tiers: delete 3 of 4 keys (75%): refused: more than the limit 1" in text
+        "prune guard, store tiers: delete 3 of 4 (75%): refused: more than the limit 1" in text
     )
     assert text.rstrip().endswith("Nothing is applied while the plan has 1 refused prune(s).")
     data = plan_to_dict(plan)
@@ -173,7 +173,7 @@ def test_guard_decisions_in_text_json_and_markdown() -> None:
     assert plan_from_dict(data) == plan
     markdown = render_markdown(plan)
     assert "**Prune guard**" in markdown
-    assert "refused: more than the limit 1 = max(floor(maxDeleteFraction 0.25 \\* 4)" in markdown
+    assert "refused: more than the limit 1 = max(floor(maxDeleteFraction 0.25 \\* 4 keys)" in markdown
 
 
 def test_a_plan_with_errors_never_says_no_changes() -> None:
