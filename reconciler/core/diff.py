@@ -10,12 +10,13 @@ from reconciler.core.model import (
     Action,
     Address,
     Change,
-    GuardViolation,
+    GuardDecision,
     Phase,
     Plan,
     PlanError,
     ResourceKind,
 )
+from reconciler.core.prune_guard import decide, violation
 from reconciler.core.state import (
     DesiredData,
     DesiredStore,
@@ -34,7 +35,7 @@ V = TypeVar("V")
 
 def plan_data(desired: DesiredData, observed: ObservedData, desired_digest: str = "") -> Plan:
     changes: list[Change] = []
-    violations: list[GuardViolation] = []
+    decisions: list[GuardDecision] = []
     errors: list[PlanError] = []
     versions: list[tuple[str, str]] = []
 
@@ -42,12 +43,15 @@ def plan_data(desired: DesiredData, observed: ObservedData, desired_digest: str 
         seen = observed.stores.get(store.name) or ObservedStore(name=store.name, exists=False)
         versions.append((f"kvs:{store.name}", seen.etag or "absent"))
         store_changes = _store_changes(store, seen)
-        violation = _guard(
-            store.name, store_changes, len(seen.entries), len(store.entries), store.guard or desired.guard
+        decisions += _guard(
+            ResourceKind.KEY_VALUE_STORE,
+            store.name,
+            store_changes,
+            len(seen.entries),
+            len(store.entries),
+            store.guard or desired.guard,
         )
         changes.extend(store_changes)
-        if violation:
-            violations.append(violation)
 
     for table in desired.tables:
         seen_table = observed.tables.get(table.name) or ObservedTable(name=table.name, exists=False)
@@ -56,19 +60,23 @@ def plan_data(desired: DesiredData, observed: ObservedData, desired_digest: str 
             errors.append(_schema_mismatch(table, seen_table))
             continue
         table_changes = _table_changes(table, seen_table)
-        violation = _guard(
-            table.name, table_changes, len(seen_table.items), len(table.items), table.guard or desired.guard
+        decisions += _guard(
+            ResourceKind.TABLE,
+            table.name,
+            table_changes,
+            len(seen_table.items),
+            len(table.items),
+            table.guard or desired.guard,
         )
         changes.extend(table_changes)
-        if violation:
-            violations.append(violation)
 
     return Plan(
         changes=tuple(sorted(changes, key=lambda c: (c.phase, c.address))),
         observed_versions=tuple(versions),
-        violations=tuple(violations),
+        violations=tuple(v for v in map(violation, decisions) if v is not None),
         errors=tuple(errors),
         desired_digest=desired_digest,
+        guard_decisions=tuple(decisions),
     )
 
 
@@ -161,30 +169,19 @@ def _compare(
 
 
 def _guard(
-    container: str, changes: Iterable[Change], existing: int, declared: int, guard: PruneGuard
-) -> GuardViolation | None:
+    kind: ResourceKind,
+    container: str,
+    changes: Iterable[Change],
+    existing: int,
+    declared: int,
+    guard: PruneGuard,
+) -> list[GuardDecision]:
+    """The guard's verdict when the prune deletes something (none otherwise). With prune
+    on, the container holds exactly the declared keys afterwards."""
     deletes = sum(1 for c in changes if c.action is Action.DELETE)
-    if deletes == 0 or guard.allow_mass_delete:
-        return None
-    if declared == 0 and not guard.allow_empty:
-        return GuardViolation(
-            container,
-            deletes,
-            existing,
-            f"{container}: prune would empty it (delete all {existing} of {existing}); "
-            "allow it with allowEmpty in the policy or --allow-mass-delete",
-        )
-    share = deletes / existing if existing else 0.0
-    if share > guard.max_delete_fraction and deletes > guard.unguarded_deletes:
-        return GuardViolation(
-            container,
-            deletes,
-            existing,
-            f"{container}: prune would delete {deletes} of {existing} ({share:.0%}), more than "
-            f"the allowed {guard.max_delete_fraction:.0%}; raise maxDeleteFraction in the policy "
-            "or pass --allow-mass-delete",
-        )
-    return None
+    if deletes == 0:
+        return []
+    return [decide(kind, container, existing, deletes, declared, guard)]
 
 
 def _schema_mismatch(table: DesiredTable, seen: ObservedTable) -> PlanError:

@@ -63,6 +63,9 @@ class Change:
     before: Any = None
     after: Any = None
     reason: str = ""
+    # Display names for ids in before/after, as (id, name) pairs: a custom cache policy's
+    # name, say. Rendering only; managed policies are named without it.
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,29 @@ class GuardViolation:
     container: str
     deletes: int
     existing: int
+    message: str
+
+
+@dataclass(frozen=True)
+class GuardDecision:
+    """The prune guard's verdict on the deletes planned for one store or table, with every
+    number of its rule, so that a plan says what it allows as well as what it refuses.
+
+    `allowed_deletes` is max(floor(max_delete_fraction x existing), min_deletes_allowed);
+    `remaining` is what the container holds after the plan (0: the prune empties it).
+    """
+
+    kind: ResourceKind  # KEY_VALUE_STORE or TABLE
+    container: str
+    existing: int
+    deletes: int
+    remaining: int
+    max_delete_fraction: float
+    min_deletes_allowed: int
+    allowed_deletes: int
+    allow_empty: bool
+    allow_mass_delete: bool
+    allowed: bool
     message: str
 
 
@@ -94,6 +120,9 @@ class Plan:
     errors: tuple[PlanError, ...] = ()
     desired_digest: str = ""
     meta: tuple[tuple[str, str], ...] = field(default=())
+    # One per store or table whose prune deletes something, allowed or refused; the
+    # refused ones are in `violations` too.
+    guard_decisions: tuple[GuardDecision, ...] = ()
 
     @property
     def empty(self) -> bool:

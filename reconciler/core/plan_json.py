@@ -8,14 +8,17 @@ from reconciler.core.model import (
     Action,
     Address,
     Change,
+    GuardDecision,
     GuardViolation,
     Phase,
     Plan,
     PlanError,
     ResourceKind,
 )
+from reconciler.core.plan_fields import ADDED, CHANGED, REMOVED, field_changes
 
 FORMAT_VERSION = 1
+_CHANGE_WORD = {ADDED: "added", REMOVED: "removed", CHANGED: "changed"}
 
 
 def _address(a: Address) -> dict[str, Any]:
@@ -42,6 +45,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "before": c.before,
                 "after": c.after,
                 "reason": c.reason,
+                # Derived, for readers: the fields that differ, plain values (ignored on load).
+                "fields": [
+                    {"path": f.path, "change": _CHANGE_WORD[f.mark], "before": f.before, "after": f.after}
+                    for f in field_changes(c)
+                ],
+                **({"labels": dict(c.labels)} if c.labels else {}),
             }
             for c in plan.changes
         ],
@@ -50,7 +59,42 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for v in plan.violations
         ],
         "errors": [{"address": _address(e.address), "message": e.message} for e in plan.errors],
+        "guardDecisions": [_decision(d) for d in plan.guard_decisions],
     }
+
+
+def _decision(d: GuardDecision) -> dict[str, Any]:
+    return {
+        "kind": d.kind.value,
+        "container": d.container,
+        "existing": d.existing,
+        "deletes": d.deletes,
+        "remaining": d.remaining,
+        "maxDeleteFraction": d.max_delete_fraction,
+        "minDeletesAllowed": d.min_deletes_allowed,
+        "allowedDeletes": d.allowed_deletes,
+        "allowEmpty": d.allow_empty,
+        "allowMassDelete": d.allow_mass_delete,
+        "allowed": d.allowed,
+        "message": d.message,
+    }
+
+
+def _decision_from(d: dict[str, Any]) -> GuardDecision:
+    return GuardDecision(
+        kind=ResourceKind(d["kind"]),
+        container=d["container"],
+        existing=d["existing"],
+        deletes=d["deletes"],
+        remaining=d["remaining"],
+        max_delete_fraction=d["maxDeleteFraction"],
+        min_deletes_allowed=d["minDeletesAllowed"],
+        allowed_deletes=d["allowedDeletes"],
+        allow_empty=d["allowEmpty"],
+        allow_mass_delete=d["allowMassDelete"],
+        allowed=d["allowed"],
+        message=d["message"],
+    )
 
 
 def plan_from_dict(data: dict[str, Any]) -> Plan:
@@ -65,6 +109,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
                 c.get("before"),
                 c.get("after"),
                 c.get("reason", ""),
+                tuple(sorted(c.get("labels", {}).items())),
             )
             for c in data["changes"]
         ),
@@ -78,4 +123,5 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         ),
         desired_digest=data.get("desiredDigest", ""),
         meta=tuple(sorted(data.get("meta", {}).items())),
+        guard_decisions=tuple(_decision_from(d) for d in data.get("guardDecisions", [])),
     )

@@ -6,8 +6,10 @@ boto3 responses into the observed half. The diff sees nothing else.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 
 from reconciler.core.attribute_values import Item
@@ -60,15 +62,27 @@ def format_item_key(key: ItemKey, schema: KeySchema) -> str:
 
 @dataclass(frozen=True)
 class PruneGuard:
-    """Deleting more than max_delete_fraction of what a container holds, or emptying it,
-    needs explicit permission (allow_mass_delete)."""
+    """How much one prune of a store or table may delete without explicit permission.
+
+    Two rules, both must hold (see `allowed_deletes` and `docs/route-files.md`):
+    - share: at most max(floor(max_delete_fraction x live keys), min_deletes_allowed)
+      keys are deleted;
+    - empty: a prune that leaves the container empty needs allow_empty.
+    allow_mass_delete (the CLI's --allow-mass-delete) lifts both for one run.
+    """
 
     max_delete_fraction: float = 0.25
     allow_empty: bool = False
     allow_mass_delete: bool = False
-    # A handful of deletes never trips the share check: removing one tier of three is a
-    # normal edit, not a mass delete. Emptying is still guarded.
-    unguarded_deletes: int = 3
+    # An absolute allowance for small containers (one tier of three is 33 %): off by
+    # default, so the fraction is the rule people read.
+    min_deletes_allowed: int = 0
+
+    def allowed_deletes(self, existing: int) -> int:
+        """The most keys one prune of a container holding `existing` keys may delete."""
+        # Decimal of the written number: floor(0.29 x 100) must be 29, not 28.
+        share = math.floor(Decimal(repr(self.max_delete_fraction)) * existing)
+        return max(share, self.min_deletes_allowed)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.routes.errors import ErrorSink
 from reconciler.routes.items import Item, ItemRules
+from reconciler.routes.text_positions import utf8_problem
 
 BULK_SUFFIXES = (".jsonl", ".csv")
 
@@ -37,8 +38,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]], shared: dict[str, str]) -> dict
     # line), so 100k rows would otherwise hold 100k copies of every attribute name and
     # of every repeated value (tiers, accounts, backends): ~45 MB at 100k rows.
     item = {
-        shared.setdefault(k, k): shared.setdefault(v, v) if type(v) is str else v
-        for k, v in pairs
+        shared.setdefault(k, k): shared.setdefault(v, v) if type(v) is str else v for k, v in pairs
     }
     if len(item) != len(pairs):
         seen: set[str] = set()
@@ -53,18 +53,27 @@ def read_bulk_file(data: bytes, file: str, rules: ItemRules, sink: ErrorSink) ->
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
+        pos, message = utf8_problem(data, error)
+        sink.add(file, pos.line, pos.column, "", message, "bulk-syntax")
+        return []
+    errors_before = len(sink.errors)
+    if file.endswith(".csv"):
+        rows = list(_read_csv(text, file, rules, sink))
+    else:
+        rows = list(_read_jsonl(text, file, sink))
+    if not rows and len(sink.errors) == errors_before:
+        # A file that declares nothing is more likely truncated (a failed checkout, a full
+        # disk, an editor crash) than meant: with prune on, it would delete its tenants.
         sink.add(
             file,
             1,
             1,
             "",
-            f"file is not valid UTF-8 ({error.reason} at byte {error.start})",
-            "bulk-syntax",
+            "bulk file declares no items (empty, or only a header); remove the file or the "
+            "itemsFrom pattern if no items are meant",
+            "bulk-empty",
         )
-        return []
-    if file.endswith(".csv"):
-        return list(_read_csv(text, file, rules, sink))
-    return list(_read_jsonl(text, file, sink))
+    return rows
 
 
 def _read_jsonl(text: str, file: str, sink: ErrorSink) -> Iterator[BulkRow]:

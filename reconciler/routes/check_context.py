@@ -11,7 +11,9 @@ from typing import TypeVar
 from reconciler.routes.documents import RouteDocument
 from reconciler.routes.errors import ErrorSink
 from reconciler.routes.policy_kind import ReconcilerPolicy
-from reconciler.routes.yaml_reader import FieldPath, Position, SourceDocument, format_path
+from reconciler.routes.source_files import WalkEntry
+from reconciler.routes.text_positions import Position
+from reconciler.routes.yaml_reader import FieldPath, SourceDocument, format_path
 
 D = TypeVar("D", bound=RouteDocument)
 
@@ -41,6 +43,8 @@ class CheckContext:
     # Some input was unreadable: names it declared are unknown, skip reference checks.
     incomplete: bool = False
     input_digests: dict[str, str] = field(default_factory=dict)
+    # Everything under the routes folder (one walk, shared by route files and bulk globs).
+    listing: list[WalkEntry] = field(default_factory=list)
 
     def of_kind(self, model: type[D]) -> Iterator[tuple[D, ValidDocument]]:
         for doc in self.documents:
@@ -53,7 +57,19 @@ class CheckContext:
 
     def relative(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: name the link itself
+            return self.link_name(path)
+        try:
+            return resolved.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def link_name(self, path: Path) -> str:
+        """`path` relative to the root without following its last component: where a
+        link that cannot be followed (dangling, looping) was found."""
+        try:
+            return (path.parent.resolve() / path.name).relative_to(self.root.resolve()).as_posix()
         except ValueError:
             return path.as_posix()
 

@@ -14,6 +14,7 @@ from reconciler.routes.model_base import (
     Labels,
     RouteModel,
     StrictBool,
+    StrictInt,
     TableName,
 )
 
@@ -21,10 +22,38 @@ AttributeName = Annotated[str, Field(min_length=1, max_length=255)]
 
 
 class PruneGuard(RouteModel):
-    """How much a prune may delete before it needs explicit permission."""
+    """How much one prune may delete before it needs explicit permission.
 
-    max_delete_fraction: Annotated[float, Field(ge=0, le=1)] = 0.25
-    allow_empty: StrictBool = False
+    A prune of a store or table holding N live keys may delete at most
+    max(floor(maxDeleteFraction x N), minDeletesAllowed) of them, and may leave it empty
+    only with allowEmpty: true. Both rules hold at once; `--allow-mass-delete` lifts them
+    for one run.
+    """
+
+    max_delete_fraction: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=1,
+            description="Share of the live keys one prune may delete: at most "
+            "floor(maxDeleteFraction x live keys). Default 0.25.",
+        ),
+    ] = 0.25
+    allow_empty: Annotated[
+        StrictBool,
+        Field(
+            description="Whether a prune may leave the store or table empty. Default false. "
+            "Emptying must also fit the share rule."
+        ),
+    ] = False
+    min_deletes_allowed: Annotated[
+        StrictInt,
+        Field(
+            ge=0,
+            description="Deletes always allowed whatever the share (for small stores: one "
+            "tier of three is 33 %). Default 0: the fraction alone is the rule.",
+        ),
+    ] = 0
 
 
 class KeyValueStoreMetadata(RouteModel):

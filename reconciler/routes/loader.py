@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -14,12 +15,14 @@ from reconciler.routes.errors import ErrorSink, RouteSetInvalid
 from reconciler.routes.function_kinds import CloudFrontFunction, LambdaEdgeFunction
 from reconciler.routes.name_checks import check_names
 from reconciler.routes.reference_checks import check_references
-from reconciler.routes.repo_paths import inside
 from reconciler.routes.route_set import LoadedTable, RouteSet, SourceRef
 from reconciler.routes.schema_check import validate_document
 from reconciler.routes.source_checks import check_sources
+from reconciler.routes.source_files import UNREADABLE, FileProblem, read_source, walk
 from reconciler.routes.store_checks import check_stores
 from reconciler.routes.table_loading import TableItems, load_tables
+from reconciler.routes.text_positions import utf8_problem
+from reconciler.routes.variables import Variables, load_variables
 from reconciler.routes.yaml_reader import SourceDocument, YamlLimits, read_yaml_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -39,13 +42,20 @@ class LoadLimits:
 
 
 def load_route_set(
-    routes_dir: Path, root: Path | None = None, limits: LoadLimits | None = None
+    routes_dir: Path,
+    root: Path | None = None,
+    limits: LoadLimits | None = None,
+    *,
+    environment: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> RouteSet:
     """Validate every file under `routes_dir` and return the typed set.
 
     `root` is the repository root that paths in documents are relative to (default: the
-    parent of `routes_dir`). Raises RouteSetInvalid with every error found; nothing of
-    an invalid set is returned.
+    parent of `routes_dir`). `environment` selects `<root>/environments/<name>.yaml`, the
+    values of `${NAME}` references; `environ` (the process environment, None: none) may
+    supply `RECONCILER_VAR_<NAME>` for names that file leaves open. Raises
+    RouteSetInvalid with every error found; nothing of an invalid set is returned.
     """
     limits = limits or LoadLimits()
     routes_dir = routes_dir.resolve()
@@ -55,7 +65,11 @@ def load_route_set(
     ctx = CheckContext(
         root=root, routes_dir=routes_dir, sink=ErrorSink(), documents=[], declared={}
     )
-    files = _read_files(ctx, limits.yaml)
+    vars_files: dict[str, bytes] = {}
+    variables = load_variables(root, environment, environ, ctx.sink, vars_files)
+    for relative, data in vars_files.items():
+        ctx.record_input(root / relative, data)
+    files = _read_files(ctx, limits.yaml, variables)
     _check_policy_present(ctx)
     check_names(ctx)
     check_references(ctx)
@@ -64,60 +78,56 @@ def load_route_set(
     tables = load_tables(ctx, limits.max_bulk_file_bytes)
     if ctx.sink:
         raise RouteSetInvalid(ctx.sink.errors)
-    return _assemble(ctx, files, tables)
+    return _assemble(ctx, files, tables, variables)
 
 
-def _read_files(ctx: CheckContext, limits: YamlLimits) -> list[str]:
-    paths = sorted(
-        p for p in ctx.routes_dir.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()
-    )
+def _read_files(ctx: CheckContext, limits: YamlLimits, variables: Variables) -> list[str]:
     relative = []
-    for path in paths:
-        file = ctx.relative(path)
+
+    def unlistable(folder: Path, reason: str) -> None:
+        ctx.sink.add(
+            ctx.link_name(folder), 1, 1, "", f"folder cannot be listed: {reason}", UNREADABLE
+        )
+        ctx.incomplete = True
+
+    # Folders are listed too: a bulk pattern that names one is reported (table_loading).
+    ctx.listing = list(walk(ctx.routes_dir, unlistable, folders=True))
+    entries = [e for e in ctx.listing if e.path.suffix in YAML_SUFFIXES and not e.folder]
+    for entry in sorted(entries, key=lambda e: e.relative):
+        try:
+            data = read_source(entry.path, ctx.root, limits.max_file_bytes, "yaml-too-large")
+        except FileProblem as problem:
+            file = ctx.link_name(entry.path)
+            relative.append(file)
+            ctx.sink.add(file, 1, 1, "", f"route file {_cannot(problem)}", problem.code)
+            ctx.incomplete = True
+            continue
+        file = ctx.relative(entry.path)
         relative.append(file)
-        if not inside(ctx.root, path):
-            ctx.sink.add(
-                file,
-                1,
-                1,
-                "",
-                "route file resolves outside the repository (symlink?)",
-                "path-outside-root",
-            )
-            ctx.incomplete = True
-            continue
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            ctx.sink.add(
-                file,
-                1,
-                1,
-                "",
-                f"file is {size} bytes; the limit is {limits.max_file_bytes}",
-                "yaml-too-large",
-            )
-            ctx.incomplete = True
-            continue
-        data = path.read_bytes()
-        ctx.record_input(path, data)
+        ctx.record_input(entry.path, data)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as error:
-            ctx.sink.add(
-                file, 1, 1, "", f"file is not valid UTF-8 (byte {error.start})", "yaml-syntax"
-            )
+            pos, message = utf8_problem(data, error)
+            ctx.sink.add(file, pos.line, pos.column, "", message, "yaml-syntax")
             ctx.incomplete = True
             continue
         before = len(ctx.sink.errors)
-        documents = read_yaml_documents(text, file, ctx.sink, limits)
+        documents = read_yaml_documents(text, file, ctx.sink, limits, variables)
         if any(e.code in _DOCUMENT_LOSING_CODES for e in ctx.sink.errors[before:]):
             ctx.incomplete = True
         for document in documents:
             _declare(ctx, document)
+            if document.unresolved:
+                continue
             model = validate_document(document, ctx.sink)
             if model is not None:
                 ctx.documents.append(ValidDocument(model, document))
     return relative
+
+
+def _cannot(problem: FileProblem) -> str:
+    return f"cannot be read: {problem}" if problem.code == UNREADABLE else str(problem)
 
 
 def _declare(ctx: CheckContext, document: SourceDocument) -> None:
@@ -134,8 +144,8 @@ def _declare(ctx: CheckContext, document: SourceDocument) -> None:
 
 
 def _check_policy_present(ctx: CheckContext) -> None:
-    if "ReconcilerPolicy" in ctx.declared:
-        return
+    if "ReconcilerPolicy" in ctx.declared or ctx.incomplete:
+        return  # incomplete: an unreadable file may hold the policy
     for doc in ctx.documents:
         model = doc.model
         if isinstance(model, KeyValueStore) and model.spec.entries:
@@ -157,10 +167,17 @@ def _check_policy_present(ctx: CheckContext) -> None:
         return
 
 
-def _assemble(ctx: CheckContext, files: list[str], tables: dict[str, TableItems]) -> RouteSet:
+def _assemble(
+    ctx: CheckContext, files: list[str], tables: dict[str, TableItems], variables: Variables
+) -> RouteSet:
     digest = hashlib.sha256()
     for path, file_digest in sorted(ctx.input_digests.items()):
         digest.update(f"{path}\0{file_digest}\n".encode())
+    # The values substituted are input too (a RECONCILER_VAR_ change is a new revision).
+    if variables.environment is not None or variables.used:
+        digest.update(f"environment\0{variables.environment}\n".encode())
+    for name, value in sorted(variables.used.items()):
+        digest.update(f"var\0{name}\0{value}\n".encode())
     sources: dict[tuple[str, str], SourceRef] = {
         (doc.model.kind, doc.name): SourceRef(doc.source.file, doc.position(()).line)
         for doc in ctx.documents
@@ -190,4 +207,8 @@ def _assemble(ctx: CheckContext, files: list[str], tables: dict[str, TableItems]
         content_hash="sha256:" + digest.hexdigest(),
         sources=MappingProxyType(sources),
         files=tuple(files),
+        environment=variables.environment,
+        variables=MappingProxyType(
+            {name: variables.sources.get(name, "default") for name in sorted(variables.used)}
+        ),
     )

@@ -36,7 +36,10 @@ def resolve_inside(base: Path, text: str) -> Path:
     """`base/text` with symlinks resolved; it must exist and stay under `base`."""
     relative = check_relative(text)
     candidate = base / relative
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError) as error:  # Python 3.11 reports a loop as RuntimeError
+        raise PathProblem(f"{text!r} cannot be followed: {error}", "file-unreadable") from None
     if not resolved.is_relative_to(base.resolve()):
         raise PathProblem(
             f"{text!r} resolves outside the repository (symlink?)", "path-outside-root"

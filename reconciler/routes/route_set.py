@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.routes.data_kinds import KeyAttribute, KeyValueStore, PruneGuard, RoutingTable
@@ -77,6 +77,11 @@ class RouteSet:
     content_hash: str
     sources: Mapping[tuple[str, str], SourceRef]
     files: tuple[str, ...]
+    # The environment whose values were substituted (None: none selected), and each
+    # variable used -> where its value came from ("environments/prod.yaml:3",
+    # "RECONCILER_VAR_X"). Defaults written in a reference are not listed.
+    environment: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
 
     def path(self, relative: str) -> Path:
         return self.root / relative

@@ -9,30 +9,25 @@ from reconciler.routes.check_context import CheckContext, ValidDocument
 from reconciler.routes.function_kinds import CloudFrontFunction, LambdaEdgeFunction
 from reconciler.routes.limits import CLOUDFRONT_FUNCTION_MAX_BYTES
 from reconciler.routes.repo_paths import PathProblem, resolve_inside
+from reconciler.routes.source_files import FileProblem, read_source
 
 # Dependencies are pinned by the lockfile, which is hashed; node_modules is not.
 _SKIPPED_DIRS = {"node_modules", ".git", "__pycache__"}
 _HANDLER_SUFFIXES = (".mjs", ".js", ".cjs")
+# Read bound for function code and test files (CloudFront's own limit is checked after).
+_MAX_TEST_FILE_BYTES = 64 * 1024 * 1024
 
 
 def check_sources(ctx: CheckContext) -> None:
     for cff, doc in ctx.of_kind(CloudFrontFunction):
         source = _resolve(ctx, doc, ("spec", "source"), cff.spec.source)
         if source is not None:
-            if not source.is_file():
+            if source.is_dir():
                 ctx.error(
                     doc, ("spec", "source"), f"{cff.spec.source!r} is not a file", "path-not-file"
                 )
             else:
-                data = source.read_bytes()
-                ctx.record_input(source, data)
-                if len(data) > CLOUDFRONT_FUNCTION_MAX_BYTES:
-                    ctx.error(
-                        doc,
-                        ("spec", "source"),
-                        f"function code is {len(data)} bytes; CloudFront allows {CLOUDFRONT_FUNCTION_MAX_BYTES}",
-                        "function-too-large",
-                    )
+                _check_function_code(ctx, doc, source, cff.spec.source)
         _hash_tests(ctx, doc, cff.spec.tests)
     for function, doc in ctx.of_kind(LambdaEdgeFunction):
         folder = _resolve(ctx, doc, ("spec", "source"), function.spec.source)
@@ -57,6 +52,22 @@ def check_sources(ctx: CheckContext) -> None:
         _hash_tests(ctx, doc, function.spec.tests)
 
 
+def _check_function_code(ctx: CheckContext, doc: ValidDocument, source: Path, text: str) -> None:
+    try:
+        data = read_source(source, ctx.root, _MAX_TEST_FILE_BYTES, "function-too-large")
+    except FileProblem as problem:
+        ctx.error(doc, ("spec", "source"), f"{text!r} cannot be read: {problem}", problem.code)
+        return
+    ctx.record_input(source, data)
+    if len(data) > CLOUDFRONT_FUNCTION_MAX_BYTES:
+        ctx.error(
+            doc,
+            ("spec", "source"),
+            f"function code is {len(data)} bytes; CloudFront allows {CLOUDFRONT_FUNCTION_MAX_BYTES}",
+            "function-too-large",
+        )
+
+
 def _resolve(
     ctx: CheckContext, doc: ValidDocument, path: tuple[str, ...], text: str
 ) -> Path | None:
@@ -75,8 +86,13 @@ def _hash_tests(ctx: CheckContext, doc: ValidDocument, tests: str | None) -> Non
         return
     if found.is_dir():
         _hash_tree(ctx, found)
-    else:
-        ctx.record_input(found, found.read_bytes())
+        return
+    try:
+        data = read_source(found, ctx.root, _MAX_TEST_FILE_BYTES, "path-too-large")
+    except FileProblem as problem:
+        ctx.error(doc, ("spec", "tests"), f"{tests!r} cannot be read: {problem}", problem.code)
+        return
+    ctx.record_input(found, data)
 
 
 def _hash_tree(ctx: CheckContext, folder: Path) -> None:

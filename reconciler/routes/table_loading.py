@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +11,8 @@ from reconciler.routes.bulk_items import BULK_SUFFIXES, read_bulk_file
 from reconciler.routes.check_context import CheckContext, ValidDocument
 from reconciler.routes.data_kinds import RoutingTable
 from reconciler.routes.items import Item, ItemKey, ItemRules, check_item, describe_key
-from reconciler.routes.repo_paths import PathProblem, check_relative, inside
+from reconciler.routes.repo_paths import PathProblem, check_relative
+from reconciler.routes.source_files import UNREADABLE, FileProblem, WalkEntry, read_source
 
 # (attribute or "", message, code): where the problem is depends on where the item came from.
 _Reporter = Callable[[str, str, str], None]
@@ -74,24 +74,26 @@ def _load_table(
         pos = doc.position(path)
         add(item, ItemSource(doc.source.file, pos.line), _inline_reporter(ctx, doc, path))
     bulk_files = _bulk_files(ctx, table, doc)
-    for bulk_path in bulk_files:
-        file = ctx.relative(bulk_path)
-        size = bulk_path.stat().st_size
-        if size > max_bytes:
-            ctx.sink.add(
-                file,
-                1,
-                1,
-                "",
-                f"bulk file is {size} bytes; the limit is {max_bytes}",
-                "bulk-too-large",
+    for bulk in bulk_files:
+        try:
+            data = read_source(
+                bulk.path, ctx.routes_dir, max_bytes, "bulk-too-large", "the routes folder"
             )
+        except FileProblem as problem:
+            if problem.code == "path-outside-root":
+                # A link out of the routes folder is the pattern's problem: reported there.
+                message = f"{ctx.link_name(bulk.path)} resolves outside the routes folder (symlink?)"
+                ctx.error(bulk.doc, bulk.where, message, problem.code)
+            else:
+                ctx.sink.add(
+                    ctx.link_name(bulk.path), 1, 1, "", _unreadable(problem, bulk), problem.code
+                )
             continue
-        data = bulk_path.read_bytes()
-        ctx.record_input(bulk_path, data)
+        file = ctx.relative(bulk.path)
+        ctx.record_input(bulk.path, data)
         for row in read_bulk_file(data, file, rules, ctx.sink):
             add(row.item, ItemSource(file, row.line), _bulk_reporter(ctx, file, row.line))
-    return TableItems(items, sources, tuple(ctx.relative(p) for p in bulk_files))
+    return TableItems(items, sources, tuple(ctx.relative(b.path) for b in bulk_files))
 
 
 def _inline_reporter(
@@ -110,8 +112,20 @@ def _bulk_reporter(ctx: CheckContext, file: str, line: int) -> _Reporter:
     return report
 
 
-def _bulk_files(ctx: CheckContext, table: RoutingTable, doc: ValidDocument) -> list[Path]:
-    found: dict[Path, None] = {}
+@dataclass(frozen=True)
+class _BulkMatch:
+    path: Path
+    pattern: str
+    declared_at: str  # file:line of the itemsFrom entry that matched it
+    doc: ValidDocument
+    where: tuple[str, str, int]  # ("spec", "itemsFrom", index)
+
+
+def _bulk_files(ctx: CheckContext, table: RoutingTable, doc: ValidDocument) -> list[_BulkMatch]:
+    """Every path the table's globs match, once. Nothing matched is dropped in silence: a
+    match is read later, and one that cannot be read (dangling, looping, a folder, a pipe,
+    no permission) is an error naming it, never "no items"."""
+    found: dict[str, _BulkMatch] = {}
     for index, pattern in enumerate(table.spec.items_from):
         where = ("spec", "itemsFrom", index)
         try:
@@ -121,7 +135,8 @@ def _bulk_files(ctx: CheckContext, table: RoutingTable, doc: ValidDocument) -> l
                 doc, where, f"{problem} (patterns are relative to the routes folder)", problem.code
             )
             continue
-        matches = _glob_without_following_links(ctx.routes_dir, pattern)
+        regex = re.compile(_pattern_regex(pattern))
+        matches = [e for e in ctx.listing if regex.fullmatch(e.relative) and _is_match(e, pattern)]
         if not matches:
             ctx.error(
                 doc,
@@ -129,39 +144,42 @@ def _bulk_files(ctx: CheckContext, table: RoutingTable, doc: ValidDocument) -> l
                 f"{pattern!r} matches no file under {ctx.relative(ctx.routes_dir)}/",
                 "items-from-empty",
             )
+        pos = doc.position(where)
         for match in matches:
-            if not inside(ctx.routes_dir, match):
+            if match.path.suffix not in BULK_SUFFIXES:
                 ctx.error(
                     doc,
                     where,
-                    f"{ctx.relative(match)} resolves outside the routes folder (symlink?)",
-                    "path-outside-root",
-                )
-            elif match.suffix not in BULK_SUFFIXES:
-                ctx.error(
-                    doc,
-                    where,
-                    f"{ctx.relative(match)}: bulk files are .jsonl or .csv",
+                    f"{ctx.link_name(match.path)}: bulk files are .jsonl or .csv",
                     "items-from-invalid",
                 )
             else:
-                found.setdefault(match.resolve(), None)
-    return list(found)
+                found.setdefault(
+                    _identity(match),
+                    _BulkMatch(match.path, pattern, f"{doc.source.file}:{pos.line}", doc, where),
+                )
+    return list(found.values())
 
 
-def _glob_without_following_links(base: Path, pattern: str) -> list[Path]:
-    """Files under `base` matching `pattern` (`*`, `?`, `**/`), never descending into a
-    symlinked directory: a link to `/` must not make validation walk the file system.
-    A symlinked file still matches, and is then refused if it resolves outside."""
-    regex = re.compile(_pattern_regex(pattern))
-    found = []
-    for folder, dirs, files in os.walk(base, followlinks=False):
-        dirs.sort()
-        for name in sorted(files):
-            path = Path(folder) / name
-            if regex.fullmatch(path.relative_to(base).as_posix()) and path.is_file():
-                found.append(path)
-    return sorted(found)
+def _identity(entry: WalkEntry) -> str:
+    # Two patterns (or two links) naming one file read it once.
+    try:
+        return str(entry.path.resolve(strict=True))
+    except (OSError, RuntimeError):
+        return entry.relative  # unreadable: reported once per name when read
+
+
+def _is_match(entry: WalkEntry, pattern: str) -> bool:
+    # `dir/**` means "everything below": the folders on the way are where to look, not
+    # matches. Any other pattern that names a folder is reported when it is read.
+    return not (entry.folder and pattern.endswith("**"))
+
+
+def _unreadable(problem: FileProblem, match: _BulkMatch) -> str:
+    matched = f"matched by itemsFrom {match.pattern!r} at {match.declared_at}"
+    if problem.code == UNREADABLE:
+        return f"bulk file cannot be read: {problem} ({matched})"
+    return f"bulk file {problem} ({matched})"
 
 
 def _pattern_regex(pattern: str) -> str:

@@ -9,36 +9,28 @@ file cannot overflow the interpreter's recursion limit). Parsing itself stays in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
-from yaml.resolver import Resolver
 
 from reconciler.routes.errors import ErrorSink
+from reconciler.routes.text_positions import Position as Position
+from reconciler.routes.text_positions import position_of_index
+from reconciler.routes.yaml_errors import reader_problem, syntax_problem
+from reconciler.routes.yaml_scalars import MERGE, TAG, Merge, Scalar, construct_scalar, resolve_tag
+
+if TYPE_CHECKING:
+    from reconciler.routes.variables import Variables
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 FieldPath = tuple[str | int, ...]
-Scalar = str | int | bool | Decimal | None
 
-_TAG = "tag:yaml.org,2002:"
-_MAP_TAGS = {None, "!", _TAG + "map"}
-_SEQ_TAGS = {None, "!", _TAG + "seq"}
-# Types a route file needs; everything richer (timestamps, binary) is kept as the text the
-# operator wrote, because DynamoDB and the KVS store text, not Python dates.
-_TEXT_TAGS = {_TAG + "str", _TAG + "timestamp", _TAG + "binary"}
-
-
-class _Merge:
-    """Marks the `<<` key of a YAML merge."""
-
-
-MERGE = _Merge()
+_MAP_TAGS = {None, "!", TAG + "map"}
+_SEQ_TAGS = {None, "!", TAG + "seq"}
 _DISCARD = object()  # stands for a collection used as a key (already reported)
 
 
@@ -51,12 +43,6 @@ class YamlLimits:
     max_depth: int = 64
     max_alias_nodes: int = 100_000
     max_nodes: int = 2_000_000
-
-
-@dataclass(frozen=True)
-class Position:
-    line: int
-    column: int
 
 
 @dataclass
@@ -80,6 +66,9 @@ class SourceDocument:
     index: int
     data: object
     locations: Locations
+    # A ${VARIABLE} could not be substituted: its values are not what will be deployed,
+    # so they are not checked (that would only repeat the variable error).
+    unresolved: bool = False
 
 
 def format_path(path: FieldPath) -> str:
@@ -114,6 +103,8 @@ class _Frame:
     key_marks: dict[Any, Any] = field(default_factory=dict)
     merges: list[tuple[dict[Any, Any], Any]] = field(default_factory=list)
     discard: bool = False
+    start: Any = None  # where the collection starts, for "never closed" errors
+    flow: bool = False
 
 
 def _position(mark: Any) -> Position:
@@ -121,8 +112,19 @@ def _position(mark: Any) -> Position:
 
 
 class _DocumentBuilder:
-    def __init__(self, file: str, index: int, start: Any, limits: YamlLimits, sink: ErrorSink):
+    def __init__(
+        self,
+        file: str,
+        index: int,
+        start: Any,
+        limits: YamlLimits,
+        sink: ErrorSink,
+        text: str = "",
+        variables: Variables | None = None,
+    ):
         self.file = file
+        self.text = text
+        self.variables = variables
         self.limits = limits
         self.sink = sink
         self.locations = Locations(_position(start))
@@ -131,6 +133,7 @@ class _DocumentBuilder:
         self.anchors: dict[str, tuple[object, int]] = {}
         self.nodes = 0
         self.alias_nodes = 0
+        self.unresolved = False
         self.root: object = None
 
     def error(self, mark: Any, path: FieldPath, message: str, code: str) -> None:
@@ -188,7 +191,16 @@ class _DocumentBuilder:
         if discard:
             # Children of a collection key get a path no lookup will ever ask for.
             path = (*self.stack[-1].path, "<key>")
-        self.stack.append(_Frame(container, path or (), anchor=event.anchor, discard=discard))
+        self.stack.append(
+            _Frame(
+                container,
+                path or (),
+                anchor=event.anchor,
+                discard=discard,
+                start=event.start_mark,
+                flow=bool(event.flow_style),
+            )
+        )
 
     def close(self, event: Any) -> None:
         frame = self.stack.pop()
@@ -277,63 +289,55 @@ class _DocumentBuilder:
             self.locations.by_path[path] = _position(event.start_mark)
         self.emit(value, event.start_mark, size)
 
-    def construct(self, event: Any, path: FieldPath | None) -> Scalar | _Merge:
+    def construct(self, event: Any, path: FieldPath | None) -> Scalar | Merge:
+        value = event.value
+        if path is not None and self.variables is not None and "${" in value:
+            value = self.substitute(event, path)
         tag = event.tag
         if tag is None or tag == "!":
-            tag = _resolve_tag(ScalarNode, event.value, event.implicit)
-        if path is None and tag != _TAG + "merge":
+            # After substitution, like Flux: `memorySize: ${MEM}` is a number when MEM
+            # is one; a quoted reference stays text.
+            tag = resolve_tag(ScalarNode, value, event.implicit)
+        if path is None and tag != TAG + "merge":
             # Mapping keys are names: `on:`, `no:` or `1:` mean the text, not true/false/1.
-            return str(event.value)
-        return _construct_scalar(tag, event.value, self, event.start_mark, path)
+            return str(value)
+        return construct_scalar(tag, value, self.error, event.start_mark, path or self._parent())
 
+    def _parent(self) -> FieldPath:
+        return self.stack[-1].path if self.stack else ()
 
-_resolve_tag = cast(Callable[..., str], Resolver().resolve)
-_CONSTRUCTOR = SafeConstructor()
+    def substitute(self, event: Any, path: FieldPath) -> str:
+        assert self.variables is not None
+        value, problems = self.variables.substitute(event.value)
+        self.unresolved = self.unresolved or bool(problems)
+        for index, message, code in problems:
+            pos = self._reference_position(event, event.value.count("${", 0, index + 1))
+            self.sink.add(self.file, pos.line, pos.column, format_path(path), message, code)
+        return value
 
-
-def _construct_scalar(
-    tag: str, text: str, builder: _DocumentBuilder, mark: Any, path: FieldPath | None
-) -> Scalar | _Merge:
-    if tag in _TEXT_TAGS:
-        return text
-    if tag == _TAG + "null":
-        return None
-    if tag == _TAG + "bool":
-        return text.lower() in ("yes", "true", "on", "y")
-    if tag == _TAG + "int":
-        result: int = _CONSTRUCTOR.construct_yaml_int(ScalarNode(tag, text))
-        return result
-    if tag == _TAG + "float":
-        return _decimal(text)
-    if tag == _TAG + "merge":
-        return MERGE
-    builder.error(
-        mark,
-        path or (builder.stack[-1].path if builder.stack else ()),
-        f"unsupported YAML tag {tag!r}",
-        "yaml-tag-unsupported",
-    )
-    return text
-
-
-def _decimal(text: str) -> Decimal:
-    # Floats become Decimal: DynamoDB numbers are decimal and boto3 refuses Python floats.
-    cleaned = text.replace("_", "").lower()
-    special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
-    try:
-        return Decimal(special.get(cleaned, cleaned))
-    except InvalidOperation:
-        value: float = _CONSTRUCTOR.construct_yaml_float(ScalarNode(_TAG + "float", text))
-        return Decimal(repr(value))
+    def _reference_position(self, event: Any, nth: int) -> Position:
+        """Where the nth `${` of a scalar is in the source (quotes and folding move it)."""
+        start, end = event.start_mark.index, event.end_mark.index
+        found = start - 1
+        for _ in range(max(nth, 1)):
+            found = self.text.find("${", found + 1, end)
+            if found < 0:
+                return _position(event.start_mark)
+        return position_of_index(self.text, found)
 
 
 def read_yaml_documents(
-    text: str, file: str, sink: ErrorSink, limits: YamlLimits | None = None
+    text: str,
+    file: str,
+    sink: ErrorSink,
+    limits: YamlLimits | None = None,
+    variables: Variables | None = None,
 ) -> list[SourceDocument]:
     """Every document of one YAML stream; problems go to `sink`.
 
     A syntax error ends the file (the parser cannot resynchronise), keeping the documents
-    completed before it. A document that breaks a bound is dropped whole.
+    completed before it. A document that breaks a bound is dropped whole. With
+    `variables`, `${NAME}` references in scalar values are substituted (see variables.py).
     """
     limits = limits or YamlLimits()
     documents: list[SourceDocument] = []
@@ -343,14 +347,18 @@ def read_yaml_documents(
     try:
         for event in events:
             if isinstance(event, yaml.DocumentStartEvent):
-                builder = _DocumentBuilder(file, index, event.start_mark, limits, sink)
+                builder = _DocumentBuilder(
+                    file, index, event.start_mark, limits, sink, text, variables
+                )
                 index += 1
             elif builder is None:
                 continue
             elif isinstance(event, yaml.DocumentEndEvent):
                 if builder.root is not None:
                     documents.append(
-                        SourceDocument(file, builder.index, builder.root, builder.locations)
+                        SourceDocument(
+                            file, builder.index, builder.root, builder.locations, builder.unresolved
+                        )
                     )
                 builder = None
             else:
@@ -359,11 +367,11 @@ def read_yaml_documents(
         pos = _position(bomb.mark)
         sink.add(file, pos.line, pos.column, "", str(bomb), bomb.code)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        pos = _position(mark) if mark is not None else Position(1, 1)
-        problem = error.problem or "invalid YAML"
-        context = f" ({error.context})" if error.context else ""
-        sink.add(file, pos.line, pos.column, "", f"YAML syntax: {problem}{context}", "yaml-syntax")
+        pos, message = syntax_problem(error, text, builder.stack if builder else [])
+        sink.add(file, pos.line, pos.column, "", message, "yaml-syntax")
+    except yaml.reader.ReaderError as error:
+        pos, message = reader_problem(error, text)
+        sink.add(file, pos.line, pos.column, "", message, "yaml-syntax")
     except yaml.YAMLError as error:
         sink.add(file, 1, 1, "", f"YAML syntax: {error}", "yaml-syntax")
     return documents

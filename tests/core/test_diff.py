@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import pytest
+
 from reconciler.core.attribute_values import item_from_python
 from reconciler.core.diff import plan_data
-from reconciler.core.model import Action, Address, Phase, ResourceKind
+from reconciler.core.model import Action, Address, Phase, Plan, ResourceKind
 from reconciler.core.plan_json import plan_from_dict, plan_to_dict
 from reconciler.core.render import render_json, render_markdown, render_text
 from reconciler.core.state import (
@@ -77,26 +81,115 @@ def test_guard_refuses_mass_delete_and_names_numbers() -> None:
     assert not plan.applicable
     (violation,) = plan.violations
     assert (violation.deletes, violation.existing) == (10, 20)
-    assert "delete 10 of 20 (50%)" in violation.message
-    assert "refused:" in render_text(plan)
+    assert "delete 10 of 20 (50%): refused" in violation.message
+    assert "limit 5 = max(floor(maxDeleteFraction 0.25 * 20 keys), minDeletesAllowed 0)" in violation.message
+    assert "refused" in render_text(plan)
 
 
-def test_guard_allows_small_edits_and_override() -> None:
-    three = {"basic": "b.example.com", "standard": "s.example.com", "premium": "p.example.com"}
-    small = plan_data(store({"basic": "b.example.com", "standard": "s.example.com"}), seen(three))
-    assert small.applicable, "removing one tier of three is a normal edit"
-    override = DesiredData(
-        stores=(DesiredStore("tiers", {}, True),), guard=PruneGuard(allow_mass_delete=True)
+def _tiers(n: int) -> dict[str, str]:
+    return {f"t{i}": f"t{i}.example.com" for i in range(n)}
+
+
+def _prune(existing: int, deletes: int, guard: PruneGuard, creates: int = 0) -> Plan:
+    declared = {k: v for k, v in list(_tiers(existing).items())[deletes:]}
+    declared.update({f"new{i}": "n.example.com" for i in range(creates)})
+    desired = DesiredData(stores=(DesiredStore("tiers", declared, True),), guard=guard)
+    return plan_data(desired, seen(_tiers(existing)))
+
+
+def test_the_issue_cases_with_the_default_policy() -> None:
+    """Issue 14.3: 3 of 4 went through under a 25 % limit (an unwritten allowance of 3),
+    and 1 of 4 under 10 %. The rule now means what it says."""
+    assert not _prune(4, 3, PruneGuard()).applicable
+    assert _prune(4, 1, PruneGuard()).applicable  # 25 % of 4 is 1
+    assert not _prune(4, 1, PruneGuard(max_delete_fraction=0.1)).applicable
+    assert not _prune(3, 1, PruneGuard()).applicable  # 33 %: needs an explicit allowance
+    assert _prune(3, 1, PruneGuard(min_deletes_allowed=1)).applicable
+
+
+def test_an_allowed_prune_states_its_rule_and_numbers() -> None:
+    plan = _prune(4, 1, PruneGuard())
+    (decision,) = plan.guard_decisions
+    assert (decision.existing, decision.deletes, decision.allowed_deletes) == (4, 1, 1)
+    assert decision.allowed and not plan.violations
+    assert decision.message == (
+        "prune guard, store tiers: delete 1 of 4 (25%): allowed "
+        "(limit 1 = max(floor(maxDeleteFraction 0.25 * 4 keys), minDeletesAllowed 0); 3 keys remain)"
     )
-    assert plan_data(override, seen(three)).applicable
+
+
+def test_guard_allows_an_override_and_says_so() -> None:
+    plan = _prune(3, 3, PruneGuard(allow_mass_delete=True))
+    assert plan.applicable
+    (decision,) = plan.guard_decisions
+    assert "allowed by --allow-mass-delete although more than the limit 0" in decision.message
+    assert "it empties the store and allowEmpty is false" in decision.message
 
 
 def test_guard_refuses_emptying() -> None:
-    plan = plan_data(store({}), seen({"a": "a.example.com"}))
+    plan = _prune(1, 1, PruneGuard(min_deletes_allowed=1))
     (violation,) = plan.violations
-    assert "empty" in violation.message
-    allowed = DesiredData(stores=(DesiredStore("tiers", {}, True),), guard=PruneGuard(allow_empty=True))
-    assert plan_data(allowed, seen({"a": "a.example.com"})).applicable
+    assert violation.message.endswith(
+        "refused: it empties the store and allowEmpty is false. Raise maxDeleteFraction or "
+        "minDeletesAllowed (or set allowEmpty: true) in the policy or this document's "
+        "pruneGuard, or pass --allow-mass-delete for one run"
+    )
+    allowed = _prune(1, 1, PruneGuard(min_deletes_allowed=1, allow_empty=True))
+    assert allowed.applicable
+    assert "empties the store, allowEmpty is true" in allowed.guard_decisions[0].message
+    # allowEmpty lifts only the emptiness rule: the share rule still holds.
+    assert not _prune(4, 4, PruneGuard(allow_empty=True)).applicable
+
+
+def test_prune_that_deletes_nothing_has_no_decision() -> None:
+    assert _prune(4, 0, PruneGuard(), creates=2).guard_decisions == ()
+
+
+FRACTIONS = ("0", "0.1", "0.25", "0.29", "0.5", "0.75", "1")
+
+
+def _expected(existing: int, deletes: int, empties: bool, fraction: str, minimum: int, allow_empty: bool) -> bool:
+    # An independent statement of the rule: deletes / existing <= fraction, in exact
+    # rational arithmetic, or at most `minimum` deletes; emptying needs allow_empty.
+    share_ok = Fraction(deletes, existing) <= Fraction(fraction) or deletes <= minimum
+    return share_ok and (allow_empty or not empties)
+
+
+@pytest.mark.parametrize("fraction", FRACTIONS)
+def test_every_small_store_and_table_against_the_rule(fraction: str) -> None:
+    """1-10 live keys x every number of deletes x creates (emptying or not) x allowance x
+    allowEmpty x --allow-mass-delete, through plan_data for stores and tables."""
+    checked = 0
+    for existing in range(1, 11):
+        for deletes in range(existing + 1):
+            for creates in (0, 1):
+                for minimum in (0, 1, 3):
+                    for allow_empty in (False, True):
+                        for mass in (False, True):
+                            guard = PruneGuard(float(fraction), allow_empty, mass, minimum)
+                            empties = deletes == existing and creates == 0
+                            want = mass or _expected(existing, deletes, empties, fraction, minimum, allow_empty)
+                            for plan in (
+                                _prune(existing, deletes, guard, creates),
+                                _prune_table(existing, deletes, guard, creates),
+                            ):
+                                assert plan.applicable is (want or deletes == 0), (existing, deletes, guard)
+                                if deletes:
+                                    (decision,) = plan.guard_decisions
+                                    assert decision.allowed is want
+                                    assert f"delete {deletes} of {existing}" in decision.message
+                                    checked += 1
+    assert checked == 2 * 55 * 2 * 3 * 2 * 2
+
+
+def _prune_table(existing: int, deletes: int, guard: PruneGuard, creates: int = 0) -> Plan:
+    rows = [{"tenantId": f"t{i}", "accountId": "1", "b": "x.example.com"} for i in range(existing)]
+    rows += [{"tenantId": f"new{i}", "accountId": "1", "b": "x.example.com"} for i in range(creates)]
+    live = table_items(*rows[:existing])
+    desired = DesiredData(
+        tables=(DesiredTable("t", SCHEMA, table_items(*rows[deletes:]), True, guard),)
+    )
+    return plan_data(desired, ObservedData(tables={"t": ObservedTable("t", True, SCHEMA, live, "d")}))
 
 
 def test_table_items_compare_in_canonical_wire_form() -> None:
@@ -137,7 +230,7 @@ def test_renderings_and_json_round_trip() -> None:
     assert '+ kvs_entry.tiers[\'premium\'] = "p.example.com"' in text
     assert "Plan: 4 to create, 0 to update, 0 to delete." in text
     assert '"n": 2' in text  # items are shown as plain values, not wire form
-    assert "| + | `table_item.t['tenantId=a,accountId=1']`" in render_markdown(plan)
+    assert "| `+` | `table_item.t['tenantId=a,accountId=1']` |" in render_markdown(plan)
     assert plan_from_dict(plan_to_dict(plan)) == plan
     assert '"desiredDigest": "digest1"' in render_json(plan)
 

@@ -163,7 +163,8 @@ def test_bombs_huge_files_garbage_escapes_and_policy(hostile: Hostile, tmp_path:
          ("routes/bomb.yaml:6:8:", "[yaml-alias-expansion]")),
         ("a 50 MB YAML file", add("huge.yaml", b"a: " + b"x" * HUGE_BYTES + b"\n"),
          ("routes/huge.yaml:1:1:", "[yaml-too-large]")),
-        ("binary garbage", add("garbage.yaml", os.urandom(1024 * 1024)),
+        # Starts with a byte that is never UTF-8: the error is positioned at the first bad byte.
+        ("binary garbage", add("garbage.yaml", b"\xff" + os.urandom(1024 * 1024)),
          ("routes/garbage.yaml:1:1:", "not valid UTF-8")),
         ("function source with ..", lambda: tiers.write_text(
             good_tiers.replace(source, "source: ../../../../etc/passwd")),

@@ -16,7 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "routes", tmp_path / "routes")
-    shutil.copytree(REPO / "edge_functions", tmp_path / "edge_functions", ignore=shutil.ignore_patterns("node_modules"))
+    shutil.copytree(
+        REPO / "edge_functions",
+        tmp_path / "edge_functions",
+        ignore=shutil.ignore_patterns("node_modules"),
+    )
     return tmp_path
 
 

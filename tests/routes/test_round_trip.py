@@ -221,7 +221,9 @@ def test_origin_check_never_raises_and_refuses_whitespace(text: str) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(items=st.lists(st.dictionaries(_text.filter(bool), _values, max_size=5), max_size=5))
+@given(
+    items=st.lists(st.dictionaries(_text.filter(bool), _values, max_size=5), min_size=1, max_size=5)
+)
 def test_jsonl_items_read_back_exactly(items: list[dict[str, object]]) -> None:
     text = "\n".join(_json(item) for item in items)
     rules = ItemRules(KeyAttribute(name="k"), None, (), None)

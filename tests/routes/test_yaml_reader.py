@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+import pytest
+
 from reconciler.routes.errors import ErrorSink
 from reconciler.routes.yaml_reader import Position, YamlLimits, format_path, read_yaml_documents
 
@@ -96,7 +98,40 @@ def test_deep_nesting_is_rejected_without_recursion() -> None:
 
 def test_syntax_error_keeps_earlier_documents() -> None:
     data, codes, sink = _read("a: 1\n---\nb: [\n")
-    assert data == [{"a": 1}] and codes == ["yaml-syntax"] and sink.errors[0].line == 4
+    assert data == [{"a": 1}] and codes == ["yaml-syntax"]
+    # The parser gives up at the end of the file; the byte at fault is the unclosed '['.
+    assert (sink.errors[0].line, sink.errors[0].column) == (3, 4)
+    assert "never closed" in sink.errors[0].message
+
+
+SYNTAX_POSITIONS = [
+    # (text, line, column of the byte at fault)
+    ('a: 1\nb: "open\nc: 3\n', 2, 4),  # unterminated quote: reported at the quote
+    ("a: 1\nb: 'open\n", 2, 4),
+    ("m:\n  a: 1\n  oops\n  b: 2\n", 3, 3),  # a line without ':': that line, not the next
+    ("m:\n  a: 1\n  oops\n", 3, 3),
+    ("a: {b: 1\nc: 2\n", 1, 4),  # an unclosed flow mapping
+    ("a: [1, 2\n", 1, 4),
+    ("a: {b: 1, c: 2 d: 3}\n", 1, 17),  # a missing comma stays where it is missing
+    ("a: b\u00e4\x00c\n", 1, 6),  # NUL: columns count characters, not UTF-8 bytes
+    ("a: 1\nb: x\x07\n", 2, 5),
+]
+
+
+@pytest.mark.parametrize("loader", ["libyaml", "python"])
+@pytest.mark.parametrize(("text", "line", "column"), SYNTAX_POSITIONS)
+def test_syntax_errors_point_at_the_byte_at_fault(
+    monkeypatch: pytest.MonkeyPatch, loader: str, text: str, line: int, column: int
+) -> None:
+    import yaml
+
+    from reconciler.routes import yaml_reader
+
+    if loader == "python":  # PyYAML's own reader counts characters where libyaml counts bytes
+        monkeypatch.setattr(yaml_reader, "_Loader", yaml.SafeLoader)
+    _, codes, sink = _read(text)
+    assert codes == ["yaml-syntax"]
+    assert (sink.errors[0].line, sink.errors[0].column) == (line, column), sink.errors[0].message
 
 
 def test_unsupported_tags() -> None:
