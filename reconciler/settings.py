@@ -45,6 +45,8 @@ class DaemonSettings(BaseSettings):
     region: str = "us-east-1"
     endpoint_url: str | None = None  # an emulated AWS; None = real AWS
     allow_mass_delete: bool = False
+    # ROOT/environments/<env>.yaml gives the route files' ${NAME} values (docs/route-files.md)
+    env: str | None = None
 
     # How.
     dry_run: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -53,6 +54,13 @@ def aws_options(func: F) -> F:
             is_flag=True,
             help="Let prunes delete more than the guard allows, or empty a store or table.",
         ),
+        click.option(
+            "--env",
+            default=None,
+            envvar="RECONCILER_ENV",
+            help="Environment whose ROOT/environments/NAME.yaml gives ${VARIABLE} values "
+            "(RECONCILER_VAR_<NAME> fills names the file leaves open).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -60,11 +68,17 @@ def aws_options(func: F) -> F:
 
 
 def build_reconciler(
-    routes_dir: Path, root: Path | None, region: str, endpoint_url: str | None, allow_mass_delete: bool
+    routes_dir: Path,
+    root: Path | None,
+    region: str,
+    endpoint_url: str | None,
+    allow_mass_delete: bool,
+    env: str | None = None,
 ) -> Reconciler:
     from reconciler.engine import EngineSettings, Reconciler
 
     target = AwsTarget(region=region, endpoint_url=endpoint_url)
-    return Reconciler(
-        routes_dir, root, target, settings=EngineSettings(allow_mass_delete=allow_mass_delete)
+    settings = EngineSettings(
+        allow_mass_delete=allow_mass_delete, environment=env, environ=dict(os.environ)
     )
+    return Reconciler(routes_dir, root, target, settings=settings)

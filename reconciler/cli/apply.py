@@ -30,6 +30,7 @@ def command(
     region: str,
     endpoint_url: str | None,
     allow_mass_delete: bool,
+    env: str | None,
     plan_file: Path | None,
     auto_approve: bool,
     wait: bool,
@@ -51,7 +52,7 @@ def command(
     if not auto_approve and not sys.stdin.isatty():
         raise click.UsageError("no terminal to confirm on: pass --auto-approve to apply")
     expected = plan_from_dict(json.loads(plan_file.read_text())) if plan_file else None
-    reconciler = build_reconciler(routes_dir, root, region, endpoint_url, allow_mass_delete)
+    reconciler = build_reconciler(routes_dir, root, region, endpoint_url, allow_mass_delete, env)
     reconciler.on_step = _progress
 
     def confirm(plan: Plan) -> bool:

@@ -24,13 +24,6 @@ EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 @click.command(name="plan")
 @aws_options
 @click.option(
-    "--env",
-    default=None,
-    envvar="RECONCILER_ENV",
-    help="Environment whose ROOT/environments/NAME.yaml gives ${VARIABLE} values "
-    "(RECONCILER_VAR_<NAME> fills names the file leaves open).",
-)
-@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json", "markdown"]),
@@ -66,10 +59,7 @@ def command(
     from reconciler.routes import load_route_set
 
     load = functools.partial(load_route_set, routes_dir, root, environment=env, environ=os.environ)
-    reconciler = build_reconciler(routes_dir, root, region, endpoint_url, allow_mass_delete)
-    if env is not None:
-        # Until the pass takes an environment itself, it loads the route set through here.
-        reconciler.load = load
+    reconciler = build_reconciler(routes_dir, root, region, endpoint_url, allow_mass_delete, env)
     report = reconciler.run_pass(dry_run=True)
     if report.outcome in (Outcome.INVALID, Outcome.FAILED):
         _print_failure(report, fmt, load)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,11 @@ def _opt(*names: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_opt("--dry-run/--no-dry-run", help="Plan and report every pass, never write.")
 @_opt("--self-heal/--no-self-heal", help="Undo drift found by resync passes. [default on]")
 @_opt("--allow-mass-delete/--no-allow-mass-delete", help="Let prunes delete beyond the guard.")
+@_opt(
+    "--env",
+    help="Environment: ROOT/environments/NAME.yaml gives the route files' ${VARIABLE} values "
+    "(RECONCILER_VAR_<NAME> fills names it leaves open). [default: none]",
+)
 @_opt("--resync-interval", metavar=_DURATION, help="Full pass this often (0: never). [default 5m]")
 @_opt("--debounce", metavar=_DURATION, help="Quiet time after file events. [default 300ms]")
 @_opt(
@@ -184,7 +190,11 @@ def _runner(settings: DaemonSettings, target: Any, ledger_path: Path) -> Any:
         settings.resolved_routes_dir,
         settings.resolved_root,
         target,
-        settings=EngineSettings(allow_mass_delete=settings.allow_mass_delete),
+        settings=EngineSettings(
+            allow_mass_delete=settings.allow_mass_delete,
+            environment=settings.env,
+            environ=dict(os.environ),
+        ),
         ledger=FileLedger(ledger_path),
     )
     return functools.partial(engine.run_pass, heal_drift=settings.self_heal)

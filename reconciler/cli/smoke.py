@@ -54,8 +54,8 @@ def command(
     JSON body {tenantId, accountId}) by the routing table's defaultBackend; an unknown
     tenant by the distribution's default origin. Exit status 1 when any check fails.
     """
-    from reconciler.engine.desired import desired_data
     from reconciler.edge.smoke import run_checks, seed_checks
+    from reconciler.engine.desired import desired_data
 
     if endpoint_url is not None and edge_url is None:
         raise click.UsageError(

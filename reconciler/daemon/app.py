@@ -27,6 +27,7 @@ from reconciler.settings import DaemonSettings
 log = structlog.get_logger("reconciler.daemon")
 
 EDGE_FUNCTIONS_DIR = "edge_functions"
+ENVIRONMENTS_DIR = "environments"
 LEDGER_FILE = "ledger.json"  # reconciler.engine.ledger: what drift is measured against
 
 
@@ -105,6 +106,8 @@ class Daemon:
                 log.warning("git.sync_failed_using_existing_checkout", error=str(exc))
         self.watcher.watch_tree(self.routes_dir, self.worker.notify_change)
         self.watcher.watch_tree(self.root / EDGE_FUNCTIONS_DIR, self.worker.notify_change)
+        # The ${NAME} values of the environment (docs/route-files.md, Environments).
+        self.watcher.watch_tree(self.root / ENVIRONMENTS_DIR, self.worker.notify_change)
         self.watcher.watch_file(self.settings.suspend_flag, self._flag_changed)
         self.watcher.start()
         self.worker.start(suspended=self.settings.suspend_flag.exists())

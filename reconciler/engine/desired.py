@@ -120,6 +120,7 @@ def _table_digest(table: DesiredTable) -> str:
 def _guard(guard: RoutePruneGuard, allow_mass_delete: bool) -> PruneGuard:
     return PruneGuard(
         max_delete_fraction=guard.max_delete_fraction,
+        min_deletes_allowed=guard.min_deletes_allowed,
         allow_empty=guard.allow_empty or allow_mass_delete,
         allow_mass_delete=allow_mass_delete,
     )

@@ -95,6 +95,7 @@ def make_plan(desired: DesiredState, seen: Observation) -> Planned:
         changes=tuple(changes),
         observed_versions=tuple(versions),
         violations=data_plan.violations,
+        guard_decisions=data_plan.guard_decisions,
         errors=tuple(errors),
         desired_digest=desired.digest,
     )

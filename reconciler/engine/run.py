@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -58,6 +58,10 @@ Confirm = Callable[[Plan], bool]
 class EngineSettings:
     allow_mass_delete: bool = False
     gate: GateSettings = field(default_factory=GateSettings)
+    # ROOT/environments/<name>.yaml gives the ${NAME} values (docs/route-files.md);
+    # `environ` fills the names it leaves open (RECONCILER_VAR_<NAME>). None: no environment.
+    environment: str | None = None
+    environ: Mapping[str, str] | None = None
 
 
 class Reconciler:
@@ -87,7 +91,12 @@ class Reconciler:
     # -- the parts ----------------------------------------------------------------------
 
     def load(self) -> RouteSet:
-        return load_route_set(self.routes_dir, self.root)
+        return load_route_set(
+            self.routes_dir,
+            self.root,
+            environment=self.settings.environment,
+            environ=self.settings.environ,
+        )
 
     def desired(self, route_set: RouteSet | None = None) -> DesiredState:
         return desired_state(route_set or self.load(), self.settings.allow_mass_delete)

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from reconciler.engine.desired import desired_data
 
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.edge import LocalEdge
 from reconciler.edge.smoke import run_check, run_checks, seed_checks
+from reconciler.engine.desired import desired_data
 from reconciler.routes import load_route_set
 from reconciler.sandbox.seed import ORIGINS, ROLE_NAME, TENANT_PATH, find_distribution_id
 from tests.edge.conftest import reconcile

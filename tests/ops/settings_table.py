@@ -23,6 +23,7 @@ DESCRIPTIONS = {
     "region": "Region of the DynamoDB tables (CloudFront is global, Lambda@Edge always us-east-1).",
     "endpoint_url": "Send every AWS call here (an emulated AWS). Unset in production.",
     "allow_mass_delete": "Let prunes delete beyond the prune guard or empty a store/table. Leave off; use it for one deliberate pass.",
+    "env": "Environment whose `environments/<env>.yaml` gives the route files' `${NAME}` values (`RECONCILER_VAR_<NAME>` fills names it leaves open). Unset: no environment, and a `${NAME}` without a default is an error.",
     "dry_run": "Plan every pass, write nothing (plans in `/status` and the logs).",
     "self_heal": "Undo drift made outside the route files. Off: drift is reported (`Ready=False/DriftDetected`), not undone.",
     "resync_interval": "Full pass this often, catching drift and missed events (0: never).",

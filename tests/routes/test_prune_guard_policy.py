@@ -82,13 +82,8 @@ def test_the_json_schema_states_every_number_and_default() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconciler/desired.py _guard() does not pass min_deletes_allowed yet (lead's edit; "
-    "see the routes branch report). Remove this marker when it does.",
-)
 def test_the_allowance_reaches_the_core_guard(tmp_path: Path) -> None:
-    from reconciler.desired import desired_data
+    from reconciler.engine.desired import desired_data
 
     route_set = load(_repo(tmp_path, "{minDeletesAllowed: 2}"))
     (store,) = desired_data(route_set).stores

@@ -227,8 +227,7 @@ def test_a_dangling_bulk_file_deletes_nothing_in_a_real_pass(repo: Path, seeded)
     """The incident: a prune-enabled table whose bulk file became a dangling link. The pass
     is refused as invalid and the tenants stay in the (emulated) DynamoDB table."""
     from reconciler.aws.clients import make_client
-    from reconciler.pass_report import Outcome
-    from reconciler.passes import Reconciler
+    from reconciler.engine import Outcome, Reconciler
 
     reconciler = Reconciler(repo / "routes", repo, seeded)
     assert reconciler.run_pass(dry_run=False).outcome is Outcome.APPLIED
