@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from reconciler.core.state import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+BATCH_GET_MAX_KEYS = 100  # BatchGetItem: at most 100 keys a call
 # One scan segment per this many bytes of table: big tables are read in parallel.
 SEGMENT_BYTES = 8 * 1024 * 1024
 MAX_SEGMENTS = 8
@@ -53,8 +55,9 @@ class DynamoDbAdapter:
         except NotFoundError:
             return None
 
-    def observe(self, name: str) -> ObservedTable:
-        table = self.describe(name)
+    def observe(self, name: str, described: Mapping[str, Any] | None = None) -> ObservedTable:
+        """Every item (a Scan, in parallel segments for big tables)."""
+        table = described if described is not None else self.describe(name)
         if table is None:
             return ObservedTable(name=name, exists=False)
         schema = _key_schema(table)
@@ -73,8 +76,49 @@ class DynamoDbAdapter:
                 scanned = list(pool.map(read, range(segments)))
         items = {item_key(item, schema): item for part in scanned for item in part}
         return ObservedTable(
-            name=name, exists=True, key_schema=schema, items=items, digest=table_digest(items)
+            name=name,
+            exists=True,
+            key_schema=schema,
+            items=items,
+            digest=table_digest(items),
+            stream_arn=stream_arn(table),
         )
+
+    def get_items(
+        self, name: str, schema: KeySchema, keys: Sequence[Item], interner: ValueInterner
+    ) -> dict[ItemKey, Item]:
+        """The items with these keys (absent ones are left out): BatchGetItem, 100 keys a
+        call, strongly consistent; UnprocessedKeys are asked again with back-off."""
+        found: dict[ItemKey, Item] = {}
+        for start in range(0, len(keys), BATCH_GET_MAX_KEYS):
+            pending: dict[str, Any] = {
+                name: {"Keys": list(keys[start : start + BATCH_GET_MAX_KEYS]), "ConsistentRead": True}
+            }
+            for attempt in range(self._unprocessed_attempts):
+                with translated("BatchGetItem", subject=f"table {name}"):
+                    resp = self._ddb.batch_get_item(RequestItems=pending)
+                for raw in resp.get("Responses", {}).get(name, []):
+                    item = canonical_item(raw, interner)  # type: ignore[arg-type]
+                    found[item_key(item, schema)] = item
+                pending = dict(resp.get("UnprocessedKeys") or {})
+                if not pending:
+                    break
+                time.sleep(min(5.0, 0.05 * 2**attempt))
+            if pending:
+                raise RetryableError(
+                    f"table {name}: keys still unprocessed after {self._unprocessed_attempts} "
+                    "BatchGetItem attempts",
+                    "UnprocessedKeys",
+                )
+        return found
+
+    def enable_stream(self, name: str) -> None:
+        """UpdateTable: a KEYS_ONLY stream (the keys are all the reconciler reads)."""
+        with translated("UpdateTable", subject=f"table {name}"):
+            self._ddb.update_table(
+                TableName=name,
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+            )
 
     def _pages(self, name: str, segment: int | None, total: int) -> Iterator[list[dict[str, Any]]]:
         kwargs: dict[str, Any] = {"TableName": name, "ConsistentRead": True}
@@ -84,8 +128,9 @@ class DynamoDbAdapter:
             for page in self._ddb.get_paginator("scan").paginate(**kwargs):
                 yield page.get("Items", [])
 
-    def create(self, name: str, schema: KeySchema) -> None:
-        """CreateTable (on demand); wait_active() before writing items."""
+    def create(self, name: str, schema: KeySchema, stream: bool = False) -> None:
+        """CreateTable (on demand, with a KEYS_ONLY stream when `stream`); wait_active()
+        before writing items."""
         attrs = [schema.partition] + ([schema.sort] if schema.sort else [])
         key_schema = [{"AttributeName": schema.partition.name, "KeyType": "HASH"}]
         if schema.sort:
@@ -103,6 +148,11 @@ class DynamoDbAdapter:
                     {"AttributeName": a.name, "AttributeType": a.type.value} for a in attrs
                 ],
                 Tags=[{"Key": "managed-by", "Value": "edge-routing-reconciler"}],
+                StreamSpecification=(
+                    {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+                    if stream
+                    else {"StreamEnabled": False}
+                ),
             )
 
     def wait_active(self, name: str, timeout: float = 300.0) -> None:
@@ -140,6 +190,20 @@ class DynamoDbAdapter:
             )
 
 
+def stream_arn(described: Mapping[str, Any]) -> str | None:
+    """The table's enabled stream (any view type names the changed keys), else None."""
+    spec = described.get("StreamSpecification") or {}
+    if not spec.get("StreamEnabled"):
+        return None
+    arn = described.get("LatestStreamArn")
+    return str(arn) if arn else None
+
+
+def key_of(item: Mapping[str, Any], schema: KeySchema) -> Item:
+    """The key attributes of an item, in wire form (what BatchGetItem asks for)."""
+    return {name: item[name] for name in schema.names}
+
+
 def observed_items(pages: Iterable[Iterable[Mapping[str, Any]]], interner: ValueInterner) -> list[Item]:
     """Scan pages (boto3's wire form) -> canonical items sharing their values."""
     return [canonical_item(raw, interner) for page in pages for raw in page]
@@ -153,7 +217,7 @@ def table_digest(items: Mapping[ItemKey, Item]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _key_schema(table: dict[str, Any]) -> KeySchema:
+def _key_schema(table: Mapping[str, Any]) -> KeySchema:
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     hash_key = next(k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH")
     range_key = next((k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "RANGE"), None)

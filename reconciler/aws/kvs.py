@@ -30,6 +30,9 @@ class KvsAdapter:
         # store changes its ETag, so an unchanged ETag means unchanged entries: a pass that
         # finds the ETag it knows skips ListKeys (a 5 MB store is ~450 sequential pages).
         self._known: dict[str, tuple[str, dict[str, str]]] = {}
+        # name -> ARN: a store's ARN never changes; a deleted store fails the data-plane
+        # read, and the name is looked up again.
+        self._arns: dict[str, str] = {}
 
     @property
     def clients(self) -> tuple[Any, ...]:
@@ -44,12 +47,24 @@ class KvsAdapter:
         return str(resp["KeyValueStore"]["ARN"])
 
     def observe(self, name: str) -> ObservedStore:
-        arn = self.arn(name)
+        """One data-plane DescribeKeyValueStore when the store is known and unchanged;
+        ListKeys (50 keys a page) only when its ETag moved since this adapter last saw it."""
+        etag = None
+        arn = self._arns.get(name)
+        if arn is not None:
+            try:
+                etag = self.etag(arn)
+            except NotFoundError:
+                self._arns.pop(name, None)
+                arn = None
         if arn is None:
-            return ObservedStore(name=name, exists=False)
+            arn = self.arn(name)
+            if arn is None:
+                return ObservedStore(name=name, exists=False)
+            self._arns[name] = arn
         # The ETag is read before the keys: a write landing in between makes our next
         # UpdateKeys fail with a conflict instead of silently overwriting it.
-        etag = self.etag(arn)
+        etag = etag or self.etag(arn)
         known = self._known.get(arn)
         if known is not None and known[0] == etag:
             return ObservedStore(name=name, exists=True, arn=arn, etag=etag, entries=dict(known[1]))

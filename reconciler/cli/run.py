@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Callable
@@ -183,7 +182,7 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
 
 def _runner(settings: DaemonSettings, target: Any, ledger_path: Path) -> Any:
     """The engine with the daemon's settings, as the worker calls it."""
-    from reconciler.engine import EngineSettings, FileLedger, Reconciler
+    from reconciler.engine import EngineSettings, FileLedger, Reconciler, Scope
 
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     engine = Reconciler(
@@ -197,7 +196,16 @@ def _runner(settings: DaemonSettings, target: Any, ledger_path: Path) -> Any:
         ),
         ledger=FileLedger(ledger_path),
     )
-    return functools.partial(engine.run_pass, heal_drift=settings.self_heal)
+    def run(dry_run: bool, *, confirm: Any = None, changed_only: bool = False) -> Any:
+        return engine.run_pass(
+            dry_run,
+            heal_drift=settings.self_heal,
+            confirm=confirm,
+            scope=Scope.CHANGED if changed_only else Scope.FULL,
+        )
+
+    run.engine = engine  # type: ignore[attr-defined]  # the daemon's metrics read its clients
+    return run
 
 
 def _lease_table(settings: DaemonSettings, target: Any) -> Any:

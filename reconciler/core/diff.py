@@ -21,6 +21,7 @@ from reconciler.core.state import (
     DesiredData,
     DesiredStore,
     DesiredTable,
+    DriftDetection,
     ItemKey,
     ObservedData,
     ObservedStore,
@@ -113,17 +114,35 @@ def _store_changes(store: DesiredStore, seen: ObservedStore) -> list[Change]:
     return changes
 
 
+# What a stream needs to tell the reconciler which items changed: their keys.
+STREAM_VIEW = "KEYS_ONLY"
+
+
 def _table_changes(table: DesiredTable, seen: ObservedTable) -> list[Change]:
     changes: list[Change] = []
     schema = table.key_schema
     if not seen.exists:
+        after = {"keySchema": schema.describe(), "billingMode": "PAY_PER_REQUEST"}
+        if table.wants_stream_on_create:
+            after["stream"] = STREAM_VIEW
         changes.append(
             Change(
                 Address(ResourceKind.TABLE, table.name),
                 Action.CREATE,
                 Phase.ENSURE,
-                after={"keySchema": schema.describe(), "billingMode": "PAY_PER_REQUEST"},
+                after=after,
                 reason="declared table does not exist",
+            )
+        )
+    elif table.drift_detection is DriftDetection.STREAM and seen.stream_arn is None:
+        changes.append(
+            Change(
+                Address(ResourceKind.TABLE, table.name),
+                Action.UPDATE,
+                Phase.ENSURE,
+                before={"stream": None},
+                after={"stream": STREAM_VIEW},
+                reason="driftDetection: stream, and the table has no stream",
             )
         )
 

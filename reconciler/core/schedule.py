@@ -30,6 +30,14 @@ class CreateStore:
 @dataclass(frozen=True)
 class CreateTable:
     table: str
+    stream: bool = False  # with a KEYS_ONLY DynamoDB Stream (drift found in O(changes))
+
+
+@dataclass(frozen=True)
+class EnableStream:
+    """UpdateTable StreamSpecification KEYS_ONLY on an existing table."""
+
+    table: str
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class TableWrite:
         return len(self.puts) + len(self.deletes)
 
 
-Step = CreateStore | CreateTable | KvsWrite | TableWrite
+Step = CreateStore | CreateTable | EnableStream | KvsWrite | TableWrite
 
 
 def schedule(plan: Plan, key_schemas: Mapping[str, KeySchema]) -> list[Step]:
@@ -87,7 +95,11 @@ def split_schedule(
                 shown = change.after if isinstance(change.after, dict) else {}
                 before.append(CreateStore(change.address.container, str(shown.get("comment", ""))))
             elif change.address.kind is ResourceKind.TABLE:
-                before.append(CreateTable(change.address.container))
+                shown = change.after if isinstance(change.after, dict) else {}
+                if change.action is Action.CREATE:
+                    before.append(CreateTable(change.address.container, bool(shown.get("stream"))))
+                else:
+                    before.append(EnableStream(change.address.container))
 
     before += _data_steps(plan.changes, data_phases, key_schemas)
     after = _data_steps(plan.changes, (Phase.PRUNE,), key_schemas) if has_middle else []

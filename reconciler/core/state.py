@@ -94,6 +94,14 @@ class DesiredStore:
     guard: PruneGuard | None = None  # None: the policy-wide guard
 
 
+class DriftDetection(StrEnum):
+    """How resync passes learn what changed in a table outside the route files."""
+
+    AUTO = "auto"  # a created table gets a stream; an existing one's stream is used if any
+    STREAM = "stream"  # a stream is enabled if missing (a planned change) and used
+    SCAN = "scan"  # the whole table is read every resync
+
+
 @dataclass(frozen=True)
 class DesiredTable:
     name: str
@@ -101,6 +109,11 @@ class DesiredTable:
     items: Mapping[ItemKey, Item]
     prune: bool = False
     guard: PruneGuard | None = None  # None: the policy-wide guard
+    drift_detection: DriftDetection = DriftDetection.AUTO
+
+    @property
+    def wants_stream_on_create(self) -> bool:
+        return self.drift_detection is not DriftDetection.SCAN
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,7 @@ class ObservedTable:
     items: Mapping[ItemKey, Item] = field(default_factory=dict)
     # Scans have no ETag; a digest of what was read lets a saved plan be refused as stale.
     digest: str | None = None
+    stream_arn: str | None = None  # the table's DynamoDB Stream, when one is enabled
 
 
 @dataclass(frozen=True)

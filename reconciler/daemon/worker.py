@@ -29,10 +29,16 @@ from reconciler.engine.report import Outcome, PassReport
 
 class Runner(Protocol):
     """One whole pass (reconciler.engine.Reconciler.run_pass with the daemon's settings).
-    `confirm` is asked with the plan before the first write; False writes nothing."""
+    `confirm` is asked with the plan before the first write; False writes nothing.
+    `changed_only`: the pass was triggered by a change of the route files, so it may observe
+    only what the change touched (resync, startup and retries observe everything)."""
 
     def __call__(
-        self, dry_run: bool, *, confirm: Callable[[Plan], bool] | None = None
+        self,
+        dry_run: bool,
+        *,
+        confirm: Callable[[Plan], bool] | None = None,
+        changed_only: bool = False,
     ) -> PassReport: ...
 
 
@@ -273,7 +279,7 @@ class Worker:
         structlog.contextvars.bind_contextvars(**fields)
         try:
             log.info("pass.started", trigger=trigger.value, dry_run=self.config.dry_run)
-            report = self._call()
+            report = self._call(changed_only=trigger is Trigger.CHANGE)
             self._record(report, trigger, revision)
         finally:
             structlog.contextvars.unbind_contextvars(*fields)
@@ -285,11 +291,11 @@ class Worker:
             return False
         return True
 
-    def _call(self) -> PassReport:
+    def _call(self, *, changed_only: bool = False) -> PassReport:
         started = time.monotonic()
         confirm = self._may_write if self._may_write_fn is not None else None
         try:
-            report = self._runner(self.config.dry_run, confirm=confirm)
+            report = self._runner(self.config.dry_run, confirm=confirm, changed_only=changed_only)
         except Exception as exc:  # the engine reports its own failures; this is a bug in it
             log.exception("pass.crashed")
             report = PassReport(

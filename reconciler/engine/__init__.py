@@ -7,9 +7,11 @@
     phases/      ensure+data, functions, wiring, prune, clean-up: what each one did
     run.py       the one pass: saved-plan check, one conflict bound, the report
     ledger.py    what the reconciler converged and wrote: drift vs new input vs its own
+    cache.py     the last observation, kept between passes: a change costs O(change)
     report.py    PassReport, Outcome, Drift, Rejection
 """
 
+from reconciler.engine.cache import Scope
 from reconciler.engine.gate import FunctionTestFailed, GateSettings
 from reconciler.engine.ledger import FileLedger, Ledger, MemoryLedger
 from reconciler.engine.observation import Observation
@@ -35,5 +37,6 @@ __all__ = [
     "Planned",
     "Reconciler",
     "Rejection",
+    "Scope",
     "StalePlan",
 ]

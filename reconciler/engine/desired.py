@@ -25,6 +25,7 @@ from reconciler.core.state import (
     DesiredData,
     DesiredStore,
     DesiredTable,
+    DriftDetection,
     ItemKey,
     KeyAttribute,
     KeySchema,
@@ -100,8 +101,19 @@ def desired_state(route_set: RouteSet, allow_mass_delete: bool = False) -> Desir
             [lam.zip_sha256, lam.config.shown(), lam.keep_versions]
         )
     for dist in distributions:
+        # The wiring follows the functions it names (a new version is a new ARN): their
+        # declarations are part of the distribution's.
+        named = sorted(
+            {f for b in dist.behaviors for f in b.functions.values()}
+            | {f for b in dist.behaviors for f, _ in b.lambdas.values()}
+        )
+        function_digests = [
+            digests.get(container_key(ResourceKind.CLOUDFRONT_FUNCTION, f))
+            or digests.get(container_key(ResourceKind.LAMBDA_FUNCTION, f))
+            for f in named
+        ]
         digests[container_key(ResourceKind.DISTRIBUTION_BEHAVIOR, dist.name)] = _digest(
-            [dist.selector.describe(), [repr(b) for b in dist.behaviors]]
+            [dist.selector.describe(), [repr(b) for b in dist.behaviors], function_digests]
         )
     return DesiredState(route_set, data, functions, sources, distributions, digests)
 
@@ -155,6 +167,7 @@ def desired_data(route_set: RouteSet, allow_mass_delete: bool = False) -> Desire
                 items=items,
                 prune=loaded.prune,
                 guard=_guard(route_set.prune_guard(loaded.document), allow_mass_delete),
+                drift_detection=DriftDetection(loaded.document.spec.drift_detection),
             )
         )
     return DesiredData(stores=stores, tables=tuple(tables))

@@ -21,6 +21,7 @@ from reconciler.aws.clients import AwsTarget
 from reconciler.aws.errors import ConflictError, ErrorClass, FatalError, ReconcileError, translate
 from reconciler.core.model import Action, Address, Change, Phase, Plan, ResourceKind
 from reconciler.core.render import summary
+from reconciler.engine.cache import ObservationCache, Scope
 from reconciler.engine.desired import DesiredState, container_key, desired_state
 from reconciler.engine.gate import (
     FunctionTestFailed,
@@ -30,7 +31,7 @@ from reconciler.engine.gate import (
     offline_gate,
 )
 from reconciler.engine.ledger import Ledger, LedgerStore, MemoryLedger
-from reconciler.engine.observe import Adapters, observe
+from reconciler.engine.observe import DEFAULT_FULL_SCAN_SECONDS, Adapters, observe
 from reconciler.engine.phases import (
     ApplyContext,
     run_cleanup,
@@ -62,6 +63,8 @@ class EngineSettings:
     # `environ` fills the names it leaves open (RECONCILER_VAR_<NAME>). None: no environment.
     environment: str | None = None
     environ: Mapping[str, str] | None = None
+    # A table followed by its DynamoDB Stream is still read in full this often.
+    full_scan_interval: float = DEFAULT_FULL_SCAN_SECONDS
 
 
 class Reconciler:
@@ -87,6 +90,8 @@ class Reconciler:
         self.ledger = ledger or MemoryLedger()
         self.tester_factory = tester_factory
         self.on_step = on_step
+        # The last observation, kept up to date with this engine's writes (engine/cache.py).
+        self.cache = ObservationCache()
 
     # -- the parts ----------------------------------------------------------------------
 
@@ -101,9 +106,16 @@ class Reconciler:
     def desired(self, route_set: RouteSet | None = None) -> DesiredState:
         return desired_state(route_set or self.load(), self.settings.allow_mass_delete)
 
-    def plan(self, desired: DesiredState | None = None) -> Planned:
+    def plan(self, desired: DesiredState | None = None, scope: Scope = Scope.FULL) -> Planned:
         desired = desired or self.desired()
-        return make_plan(desired, observe(desired, self.adapters))
+        observation = observe(
+            desired,
+            self.adapters,
+            self.cache,
+            scope,
+            full_scan_interval=self.settings.full_scan_interval,
+        )
+        return make_plan(desired, observation)
 
     def wait_deployed(
         self,
@@ -128,16 +140,19 @@ class Reconciler:
         heal_drift: bool = True,
         expected: Plan | None = None,
         confirm: Confirm | None = None,
+        scope: Scope = Scope.FULL,
     ) -> PassReport:
         """Plan and, unless dry-run, apply.
 
+        scope: CHANGED (the route files changed) observes only what the change touched
+        and takes the rest from the last observation; FULL observes everything.
         heal_drift: False applies new input only; drift is reported, not undone.
         expected: a saved plan; the fresh one must match it (same route files, same
         observed versions) or nothing is applied.
         confirm: asked once with the plan before the first write; False writes nothing
         (the daemon uses it for "do I still hold the lease").
         """
-        run = _Run(self, dry_run, heal_drift, expected, confirm)
+        run = _Run(self, dry_run, heal_drift, expected, confirm, scope)
         return run.execute()
 
 
@@ -151,8 +166,10 @@ class _Run:
         heal_drift: bool,
         expected: Plan | None,
         confirm: Confirm | None,
+        scope: Scope = Scope.FULL,
     ) -> None:
         self.engine = engine
+        self.scope = scope
         self.dry_run = dry_run
         self.heal_drift = heal_drift
         self.expected = expected
@@ -166,6 +183,12 @@ class _Run:
         self.rejected: tuple[Rejection, ...] = ()
 
     def execute(self) -> PassReport:
+        report = self._guarded()
+        if report.outcome is Outcome.FAILED:
+            self.engine.cache.forget()  # a failure may leave anything: observe in full next
+        return report
+
+    def _guarded(self) -> PassReport:
         try:
             return self._execute()
         except RouteSetInvalid as invalid:
@@ -199,7 +222,7 @@ class _Run:
         ledger = engine.ledger.load()
         shown = self.expected
         while True:
-            planned = engine.plan(desired)
+            planned = engine.plan(desired, Scope.FULL if self.conflicts else self.scope)
             plan = self.plan = planned.plan
             drifted = {
                 _key(c) for c in plan.changes if ledger.is_drift(c, desired.container_digests)
@@ -228,6 +251,7 @@ class _Run:
                 self._apply(to_apply, ledger)
             except ConflictError as exc:
                 engine.ledger.save(ledger)
+                engine.cache.forget()  # the conflicting container changed: re-read it all
                 self.conflicts += 1
                 log.warning("conflict.replan", reason=str(exc), attempt=self.conflicts)
                 if self.conflicts > MAX_CONFLICT_REPLANS:
@@ -251,8 +275,12 @@ class _Run:
         ctx = ApplyContext(
             planned, engine.adapters, self.changes, ledger, engine.settings.gate, engine.on_step
         )
-        for phase in (run_data, run_functions, run_wiring, run_prune, run_cleanup):
-            phase(ctx)
+        first = len(self.changes.applied)  # what this attempt applies (earlier ones: re-planned)
+        try:
+            for phase in (run_data, run_functions, run_wiring, run_prune, run_cleanup):
+                phase(ctx)
+        finally:
+            engine.cache.written(self.changes.applied[first:], ctx.kvs_etags)
 
     def _failed(self, exc: ReconcileError) -> PassReport:
         return self._report(

@@ -106,6 +106,18 @@ class RoutingTableSpec(RouteModel):
     items_from: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     prune: StrictBool = False
     prune_guard: PruneGuard | None = None
+    drift_detection: Annotated[
+        Literal["auto", "stream", "scan"],
+        Field(
+            description="How resync passes find changes made outside the route files. "
+            "stream: read the table's DynamoDB Stream (KEYS_ONLY is enough) and re-read only "
+            "the items it names; enabled on the table if it has none (a planned change). "
+            "scan: read the whole table every resync. auto (default): a table the "
+            "reconciler creates gets a stream; an existing table's stream is used if it has "
+            "one, and the table is never changed to get one. A full scan still runs every "
+            "fullResyncInterval of the daemon, and whenever the stream cannot be followed."
+        ),
+    ] = "auto"
 
     @model_validator(mode="after")
     def _distinct_keys(self) -> RoutingTableSpec:

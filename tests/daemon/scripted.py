@@ -63,6 +63,7 @@ class Call:
     at: float
     dry_run: bool
     confirmed: bool | None = None  # what `confirm` answered, when given
+    changed_only: bool = False
 
 
 
@@ -78,9 +79,15 @@ class ScriptedRunner:
     calls: list[Call] = field(default_factory=list)
     in_pass: threading.Event = field(default_factory=threading.Event)
 
-    def __call__(self, dry_run: bool, *, confirm: Callable[[Plan], bool] | None = None) -> PassReport:
+    def __call__(
+        self,
+        dry_run: bool,
+        *,
+        confirm: Callable[[Plan], bool] | None = None,
+        changed_only: bool = False,
+    ) -> PassReport:
         index = len(self.calls)
-        call = Call(time.monotonic(), dry_run)
+        call = Call(time.monotonic(), dry_run, changed_only=changed_only)
         self.calls.append(call)
         self.in_pass.set()
         try:
@@ -111,7 +118,13 @@ class FileDigestRunner:
     pass_seconds: float = 0.0
     seen: list[str] = field(default_factory=list)
 
-    def __call__(self, dry_run: bool, *, confirm: Callable[[Plan], bool] | None = None) -> PassReport:
+    def __call__(
+        self,
+        dry_run: bool,
+        *,
+        confirm: Callable[[Plan], bool] | None = None,
+        changed_only: bool = False,
+    ) -> PassReport:
         digest = digest_of(self.routes_dir) if self.routes_dir.is_dir() else ""
         if self.pass_seconds:
             time.sleep(self.pass_seconds)  # stands in for the AWS round trips of a pass

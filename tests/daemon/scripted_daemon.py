@@ -21,7 +21,7 @@ def main() -> int:
     configure_logging("json")
     calls = [0]
 
-    def runner(dry_run: bool, *, confirm: object = None) -> PassReport:
+    def runner(dry_run: bool, *, confirm: object = None, changed_only: bool = False) -> PassReport:
         calls[0] += 1
         n = calls[0]
         (state / f"pass-{n}-started").touch()

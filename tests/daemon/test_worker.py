@@ -69,6 +69,8 @@ def test_burst_of_notifications_coalesces_into_one_pass(workers: list[Worker]) -
     assert worker.wait_idle(5)
     assert len(runner.calls) == 2
     assert runner.calls[1].at - runner.calls[0].at >= FAST.debounce
+    # A change-triggered pass may observe only what changed; the startup pass all.
+    assert [c.changed_only for c in runner.calls] == [False, True]
 
 
 def test_steady_stream_still_gets_a_pass_at_debounce_max(workers: list[Worker]) -> None:

@@ -61,6 +61,7 @@ def write_table(
     sort_key: str | None = "accountId",
     prune: bool = True,
     guard: Mapping[str, Any] | None = None,
+    drift_detection: str | None = None,
 ) -> Path:
     """The table's document plus one JSONL bulk file holding every item."""
     routes.mkdir(parents=True, exist_ok=True)
@@ -79,6 +80,7 @@ def write_table(
         + keys
         + f"  prune: {str(prune).lower()}\n"
         + _guard(guard)
+        + (f"  driftDetection: {drift_detection}\n" if drift_detection else "")
         + f"  itemsFrom: [{name}-items/*.jsonl]\n"
     )
     return path

@@ -13,6 +13,7 @@ from reconciler.core.model import Address, Change, ResourceKind
 from reconciler.core.schedule import (
     CreateStore,
     CreateTable,
+    EnableStream,
     KvsWrite,
     Step,
     TableWrite,
@@ -73,9 +74,13 @@ def _send(
         ctx.kvs_etags[step.store] = adapters.kvs.etag(arn)
         ctx.applied(by_address[Address(ResourceKind.KEY_VALUE_STORE, step.store)], "CreateKeyValueStore")
     elif isinstance(step, CreateTable):
-        adapters.tables.create(step.table, schemas[step.table])
+        adapters.tables.create(step.table, schemas[step.table], stream=step.stream)
         adapters.tables.wait_active(step.table)
         ctx.applied(by_address[Address(ResourceKind.TABLE, step.table)], "CreateTable")
+    elif isinstance(step, EnableStream):
+        adapters.tables.enable_stream(step.table)
+        adapters.tables.wait_active(step.table)
+        ctx.applied(by_address[Address(ResourceKind.TABLE, step.table)], "UpdateTable")
     elif isinstance(step, KvsWrite):
         ctx.kvs_etags[step.store] = adapters.kvs.write(
             ctx.store_arns[step.store], step, ctx.kvs_etags[step.store]
