@@ -1,0 +1,156 @@
+"""The DynamoDB a Lambda@Edge test case reads: a plain moto server, started on demand.
+
+DynamoDB needs no extension of moto, so the plain server is the faithful one here (no
+project code between the SDK and moto). A case's `items` are put into a freshly created
+table before the case runs. The seeding client talks only to that local endpoint and
+signs with the emulator's dummy credentials (reconciler/emulator.py): whatever the shell
+holds is never used, and nothing here reaches real AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.emulator import CREDENTIALS, REGION
+from reconciler.functions.node import HarnessNotInstalled
+
+# botocore session variables as (config key, env var, default, converter): no env var,
+# no config file, so AWS_PROFILE, AWS_CONFIG_FILE and friends of the caller are not read.
+_ISOLATED_SESSION_VARS = {
+    "profile": (None, None, None, None),
+    "config_file": (None, None, os.devnull, None),
+    "credentials_file": (None, None, os.devnull, None),
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    partition_key: str = "tenantId"
+    sort_key: str | None = "accountId"
+    region: str = REGION
+
+    @staticmethod
+    def resolve(case_table: str | Mapping[str, Any] | None, config: Mapping[str, Any]) -> TableSpec | None:
+        """The table a case's items go to: the case's `table`, else the function config's
+        tableName/partitionKey/sortKey/region; None when neither names a table."""
+        given: Mapping[str, Any] = (
+            {"name": case_table} if isinstance(case_table, str) else (case_table or {})
+        )
+        name = given.get("name") or config.get("tableName")
+        if not name:
+            return None
+        sort = given.get("sortKey", config.get("sortKey", "accountId"))
+        return TableSpec(
+            name=str(name),
+            partition_key=str(given.get("partitionKey") or config.get("partitionKey") or "tenantId"),
+            sort_key=str(sort) if sort else None,
+            region=str(given.get("region") or config.get("region") or REGION),
+        )
+
+
+def _attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    if isinstance(value, list):
+        return {"L": [_attribute(v) for v in value]}
+    if isinstance(value, dict):
+        return {"M": {k: _attribute(v) for k, v in value.items()}}
+    return {"S": str(value)}
+
+
+class EmulatedDynamoDb:
+    """A moto server (or the endpoint given), with table seeding. Thread-safe start."""
+
+    def __init__(self, endpoint: str | None = None) -> None:
+        self._endpoint = endpoint
+        self._given = endpoint is not None
+        self._server: Any = None
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        with self._lock:
+            if self._endpoint is None:
+                self._endpoint = self._start_server()
+            return self._endpoint
+
+    def _start_server(self) -> str:
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError as exc:  # moto[server] is a dependency; a broken install lacks it
+            raise HarnessNotInstalled(
+                "the Lambda@Edge test events need moto[server] (an emulated DynamoDB): "
+                "reinstall edge-routing-reconciler, or give a DynamoDB endpoint"
+            ) from exc
+        # werkzeug logs every request to stderr; that is noise in a test report.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        self._server = server
+        host, port = server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def _client(self, region: str) -> Any:
+        with self._lock:
+            client = self._clients.get(region)
+        if client is None:
+            # The one AWS client outside reconciler/aws: reconciler.aws.clients reads the
+            # shell's profile and credentials, this one must read nothing from the shell.
+            import botocore.session
+            from botocore.config import Config
+
+            session = botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS)
+            session.set_credentials(
+                CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                CREDENTIALS["AWS_SESSION_TOKEN"],
+            )
+            client = session.create_client(
+                "dynamodb",
+                region_name=region,
+                endpoint_url=self.endpoint,
+                config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
+            )
+            with self._lock:
+                self._clients[region] = client
+        return client
+
+    def reset_table(self, table: TableSpec, items: Sequence[Mapping[str, Any]]) -> None:
+        """Drop and recreate `table` holding exactly `items` (key attributes as strings)."""
+        client = self._client(table.region)
+        if table.name in client.list_tables()["TableNames"]:
+            client.delete_table(TableName=table.name)
+        keys = [(table.partition_key, "HASH")]
+        if table.sort_key:
+            keys.append((table.sort_key, "RANGE"))
+        client.create_table(
+            TableName=table.name,
+            KeySchema=[{"AttributeName": n, "KeyType": t} for n, t in keys],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n, _ in keys],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for item in items:
+            client.put_item(
+                TableName=table.name,
+                Item={k: {"S": str(v)} if k in dict(keys) else _attribute(v) for k, v in item.items()},
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            server, self._server = self._server, None
+            self._clients.clear()
+            if not self._given:
+                self._endpoint = None
+        if server is not None:
+            server.stop()
