@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from reconciler.aws.clients import AwsTarget
 from reconciler.cli import main
 from reconciler.core.model import Action, ResourceKind
+from reconciler.functions.package_zip import build_package, code_sha256, content_digest
 from reconciler.importer import ImportError_, ImportRequest, run_import
 from reconciler.importer.functions import FunctionImporter, ImportedFunctions, _unpack, fetch_code
 from reconciler.importer.policy import origin_patterns
@@ -123,24 +124,27 @@ def test_never_overwrites(live: AwsTarget, tmp_path: Path) -> None:
     out = tmp_path / "adopted"
     assert _import(live, out, "--store", "tier-origins")[0] == 0
     code, output = _import(live, out, "--store", "tier-origins")
-    assert code == 1 and "would overwrite routes/policy.yaml, routes/stores.yaml" in output
+    assert code == 1 and "would overwrite routes/policy.yaml, routes/route-document.schema.json, routes/stores.yaml" in output
 
 
-def test_a_hand_zipped_lambda_is_adopted_with_a_note(
-    live: AwsTarget,
-    aws,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
-) -> None:
-    # The console zips with real timestamps and deflate: same files, other CodeSha256.
-    lam = aws.client("lambda")
-    cf = aws.client("cloudfront")
+def _hand_zip(files: dict[str, bytes]) -> bytes:
+    """Zipped like the console or Python's zipfile: real timestamps, deflate, other modes
+    and order, a directory entry."""
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            "index.mjs", "export const handler = async (e) => e.Records[0].cf.request;\n"
-        )
-        archive.writestr("config.json", json.dumps({"tableName": TABLE, "region": "us-east-1"}))
-    lam.update_function_code(FunctionName="tenant-router", ZipFile=zipped.getvalue())
+        archive.writestr(zipfile.ZipInfo("lib/", date_time=(2025, 3, 4, 5, 6, 8)), b"")
+        for i, (name, data) in enumerate(sorted(files.items(), reverse=True)):
+            info = zipfile.ZipInfo(name, date_time=(2025, 3, 4, 5, 6, 10 + 2 * i))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100664 << 16
+            archive.writestr(info, data)
+    return zipped.getvalue()
+
+
+def _publish_and_wire(aws, zip_bytes: bytes) -> str:  # type: ignore[no-untyped-def]
+    lam = aws.client("lambda")
+    cf = aws.client("cloudfront")
+    lam.update_function_code(FunctionName="tenant-router", ZipFile=zip_bytes)
     version = lam.publish_version(FunctionName="tenant-router")["FunctionArn"]
     (summary,) = cf.list_distributions()["DistributionList"]["Items"]
     got = cf.get_distribution_config(Id=summary["Id"])
@@ -148,20 +152,47 @@ def test_a_hand_zipped_lambda_is_adopted_with_a_note(
     (tenant,) = [b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == "/tenant/*"]
     tenant["LambdaFunctionAssociations"]["Items"][0]["LambdaFunctionARN"] = version
     cf.update_distribution(Id=summary["Id"], IfMatch=got["ETag"], DistributionConfig=config)
+    return str(version)
 
+
+HAND_CONFIG = json.dumps({"tableName": TABLE, "region": "us-east-1"}, indent=2).encode()
+HAND_CODE = b"export const handler = async (e) => e.Records[0].cf.request;\n"
+
+
+def test_a_hand_zipped_lambda_is_adopted_file_for_file(live: AwsTarget, aws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The console zips with real timestamps and deflate: same files, other CodeSha256; and
+    # its config.json is hand-written (not the reconciler's canonical JSON).
+    deployed = _hand_zip({"index.mjs": HAND_CODE, "config.json": HAND_CONFIG, "lib/a.mjs": b"x"})
+    _publish_and_wire(aws, deployed)
     out = tmp_path / "adopted"
     result = run_import(ImportRequest(out=out, distribution_comments=(COMMENT,)), live)
-    assert result.errors == []
-    assert any("was not built by the reconciler" in n for n in result.notes), result.notes
-    assert (out / "edge_functions/tenant-router/index.mjs").read_text().startswith("export")
-    # What the note says the first apply does: the same files, rebuilt, as one new version.
-    plan = Reconciler(out / "routes", out, live).run_pass(dry_run=True).plan
-    assert plan is not None
-    assert {(c.address.kind, c.action) for c in plan.changes} == {
-        (ResourceKind.LAMBDA_FUNCTION, Action.UPDATE),
-        (ResourceKind.LAMBDA_FUNCTION, Action.PUBLISH),
-        (ResourceKind.DISTRIBUTION_BEHAVIOR, Action.UPDATE),
-    }
+    assert result.errors == [] and result.notes == []
+    folder = out / "edge_functions/tenant-router"
+    assert (folder / "index.mjs").read_bytes() == HAND_CODE
+    # Not canonical, so kept as the file it is (and shipped as it is), not as `config`.
+    assert (folder / "config.json").read_bytes() == HAND_CONFIG
+    (doc,) = [d for d in yaml.safe_load_all((out / "routes/functions.yaml").read_text()) if d["kind"] == "LambdaEdgeFunction"]
+    assert "config" not in doc["spec"]
+    rebuilt = build_package(folder, {})
+    assert rebuilt.code_sha256 != code_sha256(deployed)
+    assert rebuilt.content_digest == content_digest(deployed)
+
+
+@pytest.mark.xfail(strict=True, reason="needs the content-digest comparison in the planner")
+def test_a_hand_zipped_lambda_plans_no_changes(live: AwsTarget, aws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _publish_and_wire(aws, _hand_zip({"index.mjs": HAND_CODE, "config.json": HAND_CONFIG}))
+    out = tmp_path / "adopted"
+    run_import(ImportRequest(out=out, distribution_comments=(COMMENT,)), live)
+    report = Reconciler(out / "routes", out, live).run_pass(dry_run=True)
+    assert report.outcome is Outcome.NO_CHANGES, report.plan
+
+
+def test_files_the_reconciler_never_packages_are_noted(live: AwsTarget, aws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    deployed = _hand_zip({"index.mjs": HAND_CODE, "README.md": b"notes", "node_modules/x/i.js": b"1"})
+    _publish_and_wire(aws, deployed)
+    result = run_import(ImportRequest(out=tmp_path / "adopted", distribution_comments=(COMMENT,)), live)
+    (note,) = [n for n in result.notes if n.startswith("lambda tenant-router")]
+    assert "it does not ship README.md, node_modules/x/i.js" in note
 
 
 def test_unpublished_cloudfront_edits_are_noted_and_live_is_declared(
@@ -252,7 +283,7 @@ def test_a_package_the_reconciler_cannot_rebuild_is_noted() -> None:
         "index.mjs": b"export const handler = 1;\n",
         "package.json": b'{"dependencies": {"x": "1"}}',
     }
-    importer._compare_package("fn", 1, files, {}, "sha", into)
+    importer._compare_package("fn", 1, files, {}, _hand_zip(files), into)
     assert len(into.notes) == 1 and "cannot build a package" in into.notes[0], into.notes
 
 
@@ -260,3 +291,36 @@ def test_a_failed_download_does_not_show_the_presigned_signature() -> None:
     with pytest.raises(ImportError_) as failed:
         fetch_code("http://127.0.0.1:9/pkg.zip?X-Amz-Signature=s3cr3t")
     assert "s3cr3t" not in str(failed.value) and "X-Amz-Signature=***" in str(failed.value)
+
+
+def test_imported_files_read_like_a_person_wrote_them(live: AwsTarget, tmp_path: Path) -> None:
+    out = tmp_path / "adopted"
+    imported_at = __import__("datetime").datetime(2026, 11, 30, 8, 15, 0)
+    run_import(
+        ImportRequest(out=out, tables=(TABLE,), inline_items_max=100, distribution_comments=(COMMENT,)),
+        live,
+        now=imported_at,
+    )
+    tables = (out / "routes/tables.yaml").read_text()
+    lines = tables.splitlines()
+    # The schema line editors read (and the schema next to it), then where and when from.
+    assert lines[0] == "# yaml-language-server: $schema=./route-document.schema.json"
+    assert (out / "routes/route-document.schema.json").is_file()
+    assert "at 2026-11-30T08:15:00Z from account 123456789012 (us-east-1)" in lines[1]
+    assert "# From DynamoDB table tenant-routing-config-prod:" in tables
+    assert "arn:aws:dynamodb:us-east-1:123456789012:table/tenant-routing-config-prod" in tables
+    # Key schema and prune stated, though they hold the defaults; key attributes first.
+    assert "  partitionKey: {name: tenantId, type: S}\n  sortKey: {name: accountId, type: S}\n  prune: false\n" in tables
+    assert "  - {tenantId: acme, accountId: '1001', defaultBackend: acme-backend.example.com, tier: premium}" in tables
+    stores = (out / "routes/stores.yaml").read_text()
+    assert "  prune: false\n" in stores and "arn:aws:cloudfront::123456789012:key-value-store/" in stores
+    assert "ETag " in stores
+    functions = (out / "routes/functions.yaml").read_text()
+    said = " ".join(line[2:] for line in functions.splitlines() if line.startswith("# "))
+    assert "LIVE stage: arn:aws:cloudfront::123456789012:function/tier-router, ETag " in said
+    assert "version 1: arn:aws:lambda:us-east-1:123456789012:function:tenant-router:1, CodeSha256 " in said
+    assert "  handler: index.handler\n" in functions and "  timeout: 5\n" in functions
+    distributions = (out / "routes/distributions.yaml").read_text()
+    assert "# From distribution " in distributions and "ETag " in distributions
+    # What a person reads is what the loader reads.
+    assert CliRunner().invoke(main, ["validate", str(out / "routes")]).exit_code == 0
