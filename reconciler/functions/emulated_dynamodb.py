@@ -1,23 +1,42 @@
 """The DynamoDB a Lambda@Edge test case reads: a plain moto server, started on demand.
 
 DynamoDB needs no extension of moto, so the plain server is the faithful one here (no
-project code between the SDK and moto). A case's `items` are put into a freshly created
-table before the case runs. The seeding client talks only to that local endpoint and
+project code between the SDK and moto). It runs in a child process: moto's backends are
+process-wide, and the process running the tester may hold an emulated AWS of its own
+(`reconciler run --sandbox`, the test session) whose routing table of the same name a
+test case must not drop. A case's `items` are put into a freshly created table before
+the case runs. The seeding client talks only to that local endpoint and
 signs with the emulator's dummy credentials (reconciler/emulator.py): whatever the shell
 holds is never used, and nothing here reaches real AWS.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import importlib.util
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.emulator import CREDENTIALS, REGION
-from reconciler.functions.node import HarnessNotInstalled
+from reconciler.emulator import CREDENTIALS, REGION, client_environment
+from reconciler.functions.node import HarnessError, HarnessNotInstalled
+
+# The child: a ThreadedMotoServer on a free port, its URL on stdout; it exits when stdin
+# closes, so it also ends when this process dies (the pipe closes then).
+_SERVER = """
+import sys
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+host, port = server.get_host_and_port()
+print(f"http://{host}:{port}", flush=True)
+sys.stdin.read()
+server.stop()
+"""
 
 # botocore session variables as (config key, env var, default, converter): no env var,
 # no config file, so AWS_PROFILE, AWS_CONFIG_FILE and friends of the caller are not read.
@@ -86,20 +105,28 @@ class EmulatedDynamoDb:
             return self._endpoint
 
     def _start_server(self) -> str:
-        try:
-            from moto.server import ThreadedMotoServer
-        except ImportError as exc:  # moto[server] is a dependency; a broken install lacks it
+        if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
+            # moto[server] is a dependency; a broken install lacks it.
             raise HarnessNotInstalled(
                 "the Lambda@Edge test events need moto[server] (an emulated DynamoDB): "
                 "reinstall edge-routing-reconciler, or give a DynamoDB endpoint"
-            ) from exc
-        # werkzeug logs every request to stderr; that is noise in a test report.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        self._server = server
-        host, port = server.get_host_and_port()
-        return f"http://{host}:{port}"
+            )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # werkzeug logs every request there
+            text=True,
+            env={**client_environment(), "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line.startswith("http://"):
+            proc.kill()
+            proc.wait()
+            raise HarnessError(f"the emulated DynamoDB did not start (exit {proc.poll()})")
+        self._server = proc
+        return line
 
     def _client(self, region: str) -> Any:
         with self._lock:
@@ -153,4 +180,13 @@ class EmulatedDynamoDb:
             if not self._given:
                 self._endpoint = None
         if server is not None:
-            server.stop()
+            # A throwaway emulator: no state to flush, so no graceful werkzeug shutdown.
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            with contextlib.suppress(OSError):
+                server.stdin.close()
+                server.stdout.close()

@@ -152,3 +152,25 @@ def test_a_crashing_handler_is_a_failed_case_not_an_exception(tmp_path: Path) ->
         suite = tester.test_lambda(folder, build_package(folder, CONFIG), CONFIG)
     (problem,) = suite.problems
     assert problem.startswith('tests/a.json "a": the harness failed: the Lambda@Edge container died')
+
+
+def test_the_embedded_dynamodb_never_touches_this_processs_emulated_aws(aws, tmp_path: Path) -> None:
+    """moto's backends are process-wide: an in-process moto server would be the same
+    DynamoDB as the sandbox this process runs (`run --sandbox`, the test session), and a
+    case's items would replace the routing table of the same name there."""
+    from reconciler.functions.emulated_dynamodb import EmulatedDynamoDb, TableSpec
+
+    table = TableSpec.resolve(None, CONFIG)
+    assert table is not None
+    in_process = EmulatedDynamoDb(aws.endpoint_url)
+    in_process.reset_table(table, [{"tenantId": "live", "accountId": "1", "defaultBackend": "x.example.com"}])
+    case = {**TENANT_CASE, "expect": {"hostHeader": "premium-api.example.com"}}
+    folder = tmp_path / "tenant_router"
+    shutil.copytree(EDGE / "tenant_router", folder, ignore=shutil.ignore_patterns("tests"))
+    (folder / "tests").mkdir()
+    (folder / "tests" / "known.json").write_text(json.dumps(case))
+    with EdgeFunctionTester() as tester:
+        suite = tester.test_lambda(folder, build_package(folder, CONFIG), CONFIG)
+    assert suite.passed, suite.problems
+    items = aws.client("dynamodb").scan(TableName=table.name)["Items"]
+    assert [i["tenantId"]["S"] for i in items] == ["live"]
