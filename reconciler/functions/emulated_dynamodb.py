@@ -105,7 +105,7 @@ class EmulatedDynamoDb:
             return self._endpoint
 
     def _start_server(self) -> str:
-        if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
+        if any(importlib.util.find_spec(m) is None for m in ("moto", "flask", "flask_cors")):
             # moto[server] is a dependency; a broken install lacks it.
             raise HarnessNotInstalled(
                 "the Lambda@Edge test events need moto[server] (an emulated DynamoDB): "
