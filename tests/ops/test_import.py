@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -421,7 +422,15 @@ def test_a_console_built_walkthrough_is_adopted_and_served_by_its_own_code(
     assert (out / "edge_functions/tier-router/index.js").read_text() == tier_code
     assert (out / "edge_functions/tenant-router/index.mjs").read_text() == tenant_code
     assert sorted(p.name for p in (out / "edge_functions/tenant-router").iterdir()) == ["index.mjs"]
-    assert CliRunner().invoke(main, ["test-functions", "--root", str(out)]).exit_code == 0
+    # Step 2 of the guide: add test events (the walkthrough's requests), run them. No
+    # package.json, no npm install: the runtime SDK comes with the reconciler.
+    from tests.edge.seed_code import FIXTURE
+
+    for name in ("tier-router", "tenant-router"):
+        shutil.copytree(FIXTURE / "edge_functions" / name / "tests", out / "edge_functions" / name / "tests")
+    tested = CliRunner().invoke(main, ["test-functions", "--root", str(out)])
+    assert tested.exit_code == 0, tested.output
+    assert tested.output.splitlines()[-1] == "6/6 tests passed, 0 static findings"
 
     # Nothing but the Lambda's bytes differs (the planner still compares CodeSha256).
     plan = Reconciler(out / "routes", out, walkthrough_by_hand).run_pass(dry_run=True).plan
