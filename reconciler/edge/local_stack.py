@@ -26,7 +26,7 @@ SANDBOX_CREDENTIALS = {
 }
 CONVERGED = frozenset({Outcome.APPLIED, Outcome.NO_CHANGES})
 MAX_PASSES = 3
-# The harness's compute figure is one run's CPU time on this (possibly busy) machine, not AWS's
+# The harness's compute figure is wall time on this (possibly busy) machine, not AWS's
 # figure (docs/edge-functions.md); on a loaded laptop it swings past the 70 publish guard
 # and fails the pass. The local stack checks routing, so it does not gate on it.
 LOCAL_MAX_COMPUTE_UTILIZATION = 100

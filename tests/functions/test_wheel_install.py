@@ -10,6 +10,7 @@ with pip's cache warm on 2 cores), and part of `make test`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -23,6 +24,9 @@ import pytest
 from tests.edge.seed_code import FIXTURE
 
 REPO = Path(__file__).resolve().parents[2]
+# Where the project locks its dependencies (hashes), its install paths use the lock; so
+# does this test then. Without one, pip resolves pyproject's ranges.
+RUNTIME_LOCK = REPO / "requirements" / "runtime.txt"
 pytestmark = pytest.mark.slow
 
 
@@ -40,8 +44,10 @@ def _clean_env(venv: Path) -> dict[str, str]:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the venv, a scratch folder outside the checkout) with the wheel installed."""
     root = tmp_path_factory.mktemp("wheel")
+    # With the build backend at hand (a locked one), no isolated build environment.
+    isolation = [] if importlib.util.find_spec("hatchling") is None else ["--no-build-isolation"]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", str(root / "dist"), str(REPO)],
         check=True,
         capture_output=True,
         timeout=300,
@@ -53,8 +59,22 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     # --no-compile: byte-compiling botocore's thousands of modules is most of an install's
     # time, and nothing here needs the .pyc files.
-    subprocess.run([*_pip(venv), str(wheel)], check=True, capture_output=True, timeout=600)
+    _install(venv, str(wheel))
     return venv, root
+
+
+def _install(venv: Path, requirement: str) -> None:
+    if RUNTIME_LOCK.is_file():
+        subprocess.run(
+            [*_pip(venv), "--require-hashes", "-r", str(RUNTIME_LOCK)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        command = [*_pip(venv), "--no-deps", requirement]
+    else:
+        command = [*_pip(venv), requirement]
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
 
 
 def _pip(venv: Path) -> list[str]:
@@ -103,7 +123,7 @@ def test_test_functions_with_the_default_install(installed: tuple[Path, Path]) -
 def with_sandbox_extra(installed: tuple[Path, Path]) -> tuple[Path, Path]:
     venv, root = installed
     (wheel,) = (root / "dist").glob("*.whl")
-    subprocess.run([*_pip(venv), f"{wheel}[sandbox]"], check=True, capture_output=True, timeout=600)
+    _install(venv, f"{wheel}[sandbox]")
     return venv, root
 
 
