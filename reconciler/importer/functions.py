@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
@@ -119,7 +119,9 @@ class FunctionImporter:
             f"ETag {meta.get('ETag', '?')}"
         )
 
-    def _stage(self, name: str, stage: str) -> tuple[bytes, dict[str, Any], dict[str, Any]] | None:
+    def _stage(
+        self, name: str, stage: Literal["DEVELOPMENT", "LIVE"]
+    ) -> tuple[bytes, dict[str, Any], dict[str, Any]] | None:
         try:
             described = self._cf.describe_function(Name=name, Stage=stage)
             got = self._cf.get_function(Name=name, Stage=stage)
