@@ -7,8 +7,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# npm projects: the Lambda@Edge function (its AWS SDK for offline runs) and the JS harness.
-NPM_DIRS := $(dir $(wildcard edge_functions/*/package-lock.json reconciler/functions/js/package-lock.json))
+# npm projects installed by `make install`: none. The harness's JavaScript (acorn, the
+# stand-in of the Lambda runtime's AWS SDK) is committed, rebuilt from its lockfile by
+# reconciler/functions/js/vendor.sh; function folders need no node_modules.
+NPM_DIRS :=
 PYTEST_ARGS ?=
 LOCKS := requirements/dev.txt requirements/build.txt
 # uv pip compile: one resolution valid on every platform and Python >= 3.11 (the image

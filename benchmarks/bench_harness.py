@@ -6,7 +6,10 @@ Measures, for tier-router's own test events: the Node process start, the static 
 and one run (a fresh vm context + the handler) as the Python caller sees it (round trip
 over the pipe) and as Node measures the handler alone. Then one Lambda@Edge invocation
 (a Node subprocess per event) for comparison, against a closed port so no emulator is
-needed (the function falls back after a refused connection).
+needed (the function falls back after a refused connection). Then the compute figure of
+the first run in fresh runners (what the sandbox's TestFunction reports: one run), and
+the EdgeFunctionTester's whole tenant-router suite, first (the moto server starts) and
+second.
 """
 
 from __future__ import annotations
@@ -16,7 +19,12 @@ import statistics
 import time
 from pathlib import Path
 
-from reconciler.functions import CloudFrontFunctionRunner, run_lambda_edge
+from reconciler.functions import (
+    CloudFrontFunctionRunner,
+    EdgeFunctionTester,
+    build_package,
+    run_lambda_edge,
+)
 from reconciler.functions.test_events import closed_port_url, default_lambda_config, load_cases
 
 ROOT = Path(__file__).resolve().parents[1] / "edge_functions"
@@ -35,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--lambda-runs", type=int, default=5)
+    parser.add_argument("--fresh-runners", type=int, default=16)
     args = parser.parse_args()
 
     code = (ROOT / "tier_router" / "index.js").read_text()
@@ -68,6 +77,25 @@ def main() -> None:
         run_lambda_edge(folder, event, config, closed_port_url())
         runs.append((time.perf_counter() - t) * 1000)
     summary("Lambda@Edge test (subprocess + package)", runs)
+
+    firsts = []
+    for _ in range(args.fresh_runners):
+        with CloudFrontFunctionRunner() as fresh:
+            firsts.append(fresh.run(code, cases[0].event, cases[0].kvs).compute_utilization or 0)
+    firsts.sort()
+    print(
+        f"{'first-run compute figure, fresh runners':<42} n={len(firsts):<5} min {firsts[0]}"
+        f"  median {statistics.median(firsts):.0f}  max {firsts[-1]}  (1-100, 1 ms budget)"
+    )
+
+    config = default_lambda_config(folder)
+    package = build_package(folder, config)
+    with EdgeFunctionTester() as tester:
+        for label in ("tester: tenant-router suite, first", "tester: tenant-router suite, again"):
+            t = time.perf_counter()
+            suite = tester.test_lambda(folder, package, config)
+            elapsed = (time.perf_counter() - t) * 1000
+            print(f"{label:<42} {elapsed:.0f} ms, {len(suite.outcomes)} cases, passed={suite.passed}")
 
 
 if __name__ == "__main__":

@@ -1,132 +1,147 @@
 """`reconciler test-functions`: static checks and every test event of every edge function,
-offline (Node + an embedded emulated DynamoDB), one line per test."""
+offline (Node + an embedded emulated DynamoDB), one line per test.
+
+It runs the same EdgeFunctionTester as the reconcile pass's publish gate, on the same
+inputs: a function declared in the route files is tested as its document says (the
+CloudFront Function's source file with its store's declared entries; the Lambda@Edge
+package built with the declared config and handler); a function folder under
+edge_functions/ that no document declares is tested with its config.example.json if it
+has one, else with no config (an imported function has neither package.json nor example).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import os
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
-from reconciler.functions.cloudfront import CloudFrontFunctionRunner
+from reconciler.functions.cloudfront import Finding
+from reconciler.functions.lambda_edge import DEFAULT_TIMEOUT_MS
 from reconciler.functions.node import HarnessError
+from reconciler.functions.package_zip import PackageError, build_package
 from reconciler.functions.test_events import (
     FunctionKind,
     SuiteResult,
     TestEventError,
+    default_lambda_config,
     discover,
-    run_cloudfront_suite,
-    run_lambda_suite,
 )
-
-_EMULATOR_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
+from reconciler.functions.tester import EdgeFunctionTester
 
 
-@contextlib.contextmanager
-def _emulated_dynamodb(endpoint: str | None) -> Iterator[str]:
-    """The given endpoint, or a local moto server for the run (DynamoDB needs no
-    extension of moto, so the plain server is the faithful one here)."""
-    if endpoint is not None:
-        yield endpoint
-        return
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError as exc:
-        raise click.ClickException(
-            "the Lambda@Edge tests need an emulated DynamoDB: install the 'sandbox' extra "
-            "(pip install -e '.[sandbox]') or pass --dynamodb-endpoint"
-        ) from exc
-    # werkzeug logs every request to stderr; that is noise in a test report.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+@dataclass(frozen=True)
+class FunctionUnderTest:
+    name: str
+    kind: FunctionKind
+    folder: Path
+    source: Path  # the CloudFront Function's file; the Lambda@Edge package folder
+    tests: Path | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    handler: str = "index.handler"
+    kvs_defaults: dict[str, str] | None = None
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
 
 
-@contextlib.contextmanager
-def _emulator_credentials() -> Iterator[None]:
-    # Only this process's seeding client sees these, and only while it talks to the
-    # emulator: a developer's real credentials are never sent anywhere.
-    saved = {k: os.environ.get(k) for k in (*_EMULATOR_ENV, "AWS_PROFILE")}
-    os.environ.update(_EMULATOR_ENV)
-    os.environ.pop("AWS_PROFILE", None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _seeder(endpoint: str) -> Any:
-    from reconciler.aws.clients import AwsTarget, make_client
-    from reconciler.functions.dynamodb_seed import reset_table
-
-    client = make_client("dynamodb", AwsTarget(endpoint_url=endpoint, max_attempts=1))
-
-    def seed(config: Any, items: list[dict[str, Any]]) -> None:
-        reset_table(client, config, items)
-
-    return seed
-
-
-def declared_store_entries(root: Path, routes: Path) -> dict[Path, dict[str, str]]:
-    """Function folder -> the entries of the store its route file declares, so tier tests
-    without their own `kvs` run against what will really be in the store."""
+def _declared(root: Path, routes: Path) -> list[FunctionUnderTest]:
     from reconciler.routes import RouteSetInvalid, load_route_set
 
     if not routes.is_dir():
-        return {}
+        return []
     try:
         route_set = load_route_set(routes, root)
     except RouteSetInvalid as invalid:
         click.echo(
             f"warning: {routes} does not validate ({len(invalid.errors)} errors; run "
-            "`reconciler validate`): tier tests run without the declared store entries",
+            "`reconciler validate`): functions are tested without their documents",
             err=True,
         )
-        return {}
-    out: dict[Path, dict[str, str]] = {}
-    for fn in route_set.cloudfront_functions.values():
+        return []
+    out: list[FunctionUnderTest] = []
+    for name, fn in sorted(route_set.cloudfront_functions.items()):
+        source = route_set.path(fn.spec.source)
         store = fn.spec.key_value_store
-        if store and store in route_set.stores:
-            folder = route_set.path(fn.spec.source).parent.resolve()
-            out[folder] = dict(route_set.stores[store].spec.entries)
+        entries = (
+            dict(route_set.stores[store].spec.entries) if store and store in route_set.stores else None
+        )
+        out.append(
+            FunctionUnderTest(
+                name,
+                FunctionKind.CLOUDFRONT_FUNCTION,
+                source.parent,
+                source,
+                tests=route_set.path(fn.spec.tests) if fn.spec.tests else None,
+                kvs_defaults=entries,
+            )
+        )
+    for name, ldoc in sorted(route_set.lambda_functions.items()):
+        folder = route_set.path(ldoc.spec.source)
+        out.append(
+            FunctionUnderTest(
+                name,
+                FunctionKind.LAMBDA_EDGE,
+                folder,
+                folder,
+                tests=route_set.path(ldoc.spec.tests) if ldoc.spec.tests else None,
+                config=dict(ldoc.spec.config),
+                handler=ldoc.spec.handler,
+                timeout_ms=ldoc.spec.timeout * 1000,
+            )
+        )
     return out
 
 
-def run_all(
-    root: Path, dynamodb_endpoint: str | None, store_entries: dict[Path, dict[str, str]] | None = None
-) -> list[SuiteResult]:
-    functions = discover(root / "edge_functions")
+def functions_under_test(root: Path, routes: Path) -> list[FunctionUnderTest]:
+    """The declared functions, then the folders under edge_functions/ none declares."""
+    declared = _declared(root, routes)
+    seen = {f.folder.resolve() for f in declared}
+    edge_functions = root / "edge_functions"
+    found = discover(edge_functions) if edge_functions.is_dir() or not declared else []
+    for kind, folder in found:
+        if folder.resolve() in seen:
+            continue
+        if kind is FunctionKind.CLOUDFRONT_FUNCTION:
+            declared.append(FunctionUnderTest(folder.name, kind, folder, folder / "index.js"))
+        else:
+            config = default_lambda_config(folder)
+            declared.append(FunctionUnderTest(folder.name, kind, folder, folder, config=config))
+    return declared
+
+
+def run_all(functions: list[FunctionUnderTest], dynamodb_endpoint: str | None) -> list[SuiteResult]:
     results: list[SuiteResult] = []
-    entries = store_entries or {}
-    with CloudFrontFunctionRunner() as runner:
-        for kind, folder in functions:
-            if kind is FunctionKind.CLOUDFRONT_FUNCTION:
-                defaults = entries.get(folder.resolve())
-                results.append(run_cloudfront_suite(runner, folder, kvs_defaults=defaults))
-    lambdas = [folder for kind, folder in functions if kind is FunctionKind.LAMBDA_EDGE]
-    if lambdas:
-        with _emulator_credentials(), _emulated_dynamodb(dynamodb_endpoint) as endpoint:
-            seed = _seeder(endpoint)
-            for folder in lambdas:
-                results.append(run_lambda_suite(folder, endpoint, seed))
+    with EdgeFunctionTester(dynamodb_endpoint) as tester:
+        for fn in functions:
+            if fn.kind is FunctionKind.CLOUDFRONT_FUNCTION:
+                results.append(
+                    tester.test_cloudfront(
+                        fn.folder,
+                        fn.source.read_bytes(),
+                        fn.kvs_defaults,
+                        name=fn.name,
+                        tests=fn.tests,
+                    )
+                )
+                continue
+            try:
+                package = build_package(fn.source, fn.config)
+            except PackageError as exc:
+                finding = Finding("package", str(exc), 1, 1)
+                results.append(SuiteResult(fn.name, fn.kind, fn.folder, [finding], []))
+                continue
+            results.append(
+                tester.test_lambda(
+                    fn.folder,
+                    package,
+                    fn.config,
+                    handler=fn.handler,
+                    name=fn.name,
+                    timeout_ms=fn.timeout_ms,
+                    tests=fn.tests,
+                )
+            )
     return results
 
 
@@ -157,15 +172,14 @@ def _as_json(results: list[SuiteResult]) -> str:
 def _as_text(results: list[SuiteResult]) -> str:
     lines = []
     for r in results:
-        lines.append(f"{r.function} ({r.kind.value})")
-        source = r.folder / (
-            "index.js" if r.kind is FunctionKind.CLOUDFRONT_FUNCTION else "index.mjs"
-        )
+        lines.append(f"{r.function} ({r.kind.value}, {r.folder})")
         for f in r.findings:
-            lines.append(f"  FAIL static  {source}:{f}")
+            lines.append(f"  FAIL static  {r.folder / r.source}:{f}")
         for o in r.outcomes:
             lines.append(f"  {'pass' if o.passed else 'FAIL'} {o.ms:8.2f} ms  {o.name}")
             lines.extend(f"      {p}" for p in o.problems)
+        if not r.outcomes and not r.findings:
+            lines.append("  (no test events)")
     total = sum(len(r.outcomes) for r in results)
     failed = sum(1 for r in results for o in r.outcomes if not o.passed)
     findings = sum(len(r.findings) for r in results)
@@ -179,14 +193,15 @@ def _as_text(results: list[SuiteResult]) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="Repository root (holds edge_functions/).",
+    help="Repository root (holds edge_functions/ and routes/).",
 )
 @click.option(
     "--routes",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Route files [default: ROOT/routes]: a CloudFront Function's declared store entries "
-    "are the defaults for its test events.",
+    help="Route files [default: ROOT/routes]: declared functions are tested as declared "
+    "(source, config, handler, tests; a CloudFront Function's store entries are the "
+    "defaults of its test events).",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -195,13 +210,15 @@ def _as_text(results: list[SuiteResult]) -> str:
     "--dynamodb-endpoint",
     default=None,
     metavar="URL",
-    help="Emulated DynamoDB for the Lambda@Edge tests (default: an embedded one).",
+    help="Emulated DynamoDB for the Lambda@Edge tests (default: an embedded moto server). "
+    "The tables the test events name are dropped and recreated there.",
 )
 def command(root: Path, routes: Path | None, fmt: str, dynamodb_endpoint: str | None) -> None:
     """Run the edge functions' static checks and test events offline in Node."""
     routes_dir = routes if routes is not None else root / "routes"
     try:
-        results = run_all(root, dynamodb_endpoint, declared_store_entries(root, routes_dir))
+        functions = functions_under_test(root, routes_dir)
+        results = run_all(functions, dynamodb_endpoint)
     except (HarnessError, TestEventError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(_as_json(results) if fmt == "json" else _as_text(results))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import structlog
@@ -106,7 +105,6 @@ def start_local_edge(
     distribution_comment: str = DISTRIBUTION_COMMENT,
     distribution_id: str | None = None,
     state_ttl: float = 0.5,
-    runtime_modules: Path | None = None,
 ) -> LocalEdge:
     """Start origin backends and an edge on host:port (0 = a free port) for the sandbox.
 
@@ -124,7 +122,7 @@ def start_local_edge(
     backends.serve(state.origin_domains())
     functions = CloudFrontFunctionRunner()
     functions.start()
-    lambdas = LambdaEdgeInvoker(sandbox_endpoint, runtime_modules)
+    lambdas = LambdaEdgeInvoker(sandbox_endpoint)
     server = _EdgeHttpServer(host, port, EdgePipeline(state, backends, functions, lambdas))
     thread = threading.Thread(
         target=server.serve_forever, args=(0.1,), name="local-edge", daemon=True

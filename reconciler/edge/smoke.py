@@ -3,7 +3,10 @@
 Expectations come from the route files, not from AWS, so a check says "the edge does what
 the repository declares": tiers from the KeyValueStore documents (basic stays on the
 distribution's default origin, as tier-router does no lookup for it), tenants from the
-RoutingTable items, and an unknown tenant from the default origin.
+RoutingTable items, and an unknown tenant from the default origin. A tenant request must
+also arrive with the Host header of the backend it reached (the function sets it for a
+known tenant; CloudFront sends the origin's domain otherwise): a backend that answers
+under another name would not serve the tenant.
 
 Tier requests use GET: the seeded distribution's default behaviour allows GET/HEAD only,
 and CloudFront answers a POST there with 403 (the walkthrough's console distribution
@@ -35,6 +38,7 @@ class SmokeCheck:
     path: str
     body: bytes | None
     expected_backend: str
+    expected_host: str | None = None  # the Host header the backend must have received
 
 
 @dataclass(frozen=True)
@@ -44,17 +48,23 @@ class CheckResult:
     backend: str | None
     elapsed_ms: float
     error: str | None = None
+    host: str | None = None  # the Host header the backend received
 
     @property
     def ok(self) -> bool:
-        return self.status == 200 and self.backend == self.check.expected_backend
+        host_ok = self.check.expected_host is None or self.host == self.check.expected_host
+        return self.status == 200 and self.backend == self.check.expected_backend and host_ok
 
     def line(self) -> str:
         verdict = "ok  " if self.ok else "FAIL"
         got = self.error or f"{self.status} from {self.backend}"
+        expected = self.check.expected_backend
+        if self.check.expected_host is not None:
+            got += f" Host {self.host}" if self.error is None else ""
+            expected += f" Host {self.check.expected_host}"
         return (
             f"{verdict} {self.check.name}: {self.check.method} {self.check.path} -> {got} "
-            f"(expected {self.check.expected_backend}, {self.elapsed_ms:.0f} ms)"
+            f"(expected {expected}, {self.elapsed_ms:.0f} ms)"
         )
 
 
@@ -79,13 +89,16 @@ def tenant_checks(items: Iterable[Mapping[str, str]], default_origin: str) -> li
         seen.add(backend)
         body = {"tenantId": item["tenantId"], "accountId": item["accountId"]}
         name = f"tenant {item['tenantId']}/{item['accountId']}"
-        checks.append(SmokeCheck(name, "POST", TENANT_PATH, json.dumps(body).encode(), backend))
+        checks.append(
+            SmokeCheck(name, "POST", TENANT_PATH, json.dumps(body).encode(), backend, backend)
+        )
     checks.append(
         SmokeCheck(
             "unknown tenant",
             "POST",
             TENANT_PATH,
             json.dumps(UNKNOWN_TENANT).encode(),
+            default_origin,
             default_origin,
         )
     )
@@ -125,10 +138,11 @@ def run_check(edge_url: str, check: SmokeCheck, timeout: float = 30.0) -> CheckR
         return CheckResult(check, None, None, elapsed, f"no answer: {exc}")
     elapsed = (time.perf_counter() - started) * 1000
     try:
-        backend = json.loads(raw).get("backend")
+        answer = json.loads(raw)
+        backend, host = answer.get("backend"), answer.get("host")
     except (ValueError, AttributeError):
         return CheckResult(check, status, None, elapsed, f"{status}, not an origin's answer")
-    return CheckResult(check, status, backend, elapsed)
+    return CheckResult(check, status, backend, elapsed, host=host)
 
 
 def run_checks(edge_url: str, checks: Iterable[SmokeCheck]) -> list[CheckResult]:

@@ -13,8 +13,17 @@ directory entries, no extra fields, no comment.
 What is shipped: every regular file of the folder except
   - anything under node_modules/, tests/ or a dot-directory (the Node.js runtime ships
     AWS SDK v3, which is the only dependency; see _check_runtime_dependencies),
-  - dotfiles, package-lock.json, *.md, config.example.json,
-  - config.json: the package always gets the one generated from the declared config.
+  - dotfiles, package-lock.json, *.md, config.example.json;
+  - config.json: with a declared (non-empty) config the package gets the one generated
+    from it, in canonical JSON, and a local config.json is ignored; without one the
+    folder's own config.json is shipped as it is, and a folder without one gets none
+    (so an adopted function that never had a config.json does not gain one).
+
+CodeSha256 tells whether two zips are the same bytes; `content_digest` tells whether
+they hold the same files: it reads only the entries' normalised paths and contents, so a
+zip made by hand (the console, Python's zipfile, `zip -r`: other timestamps, order,
+modes, compression, directory entries) has the digest of the reconciler's rebuild of
+the same files. LambdaPackage.content_digest == content_digest(LambdaPackage.zip_bytes).
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ from typing import Any
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 EXCLUDED_DIRS = frozenset({"node_modules", "tests", "__pycache__"})
 EXCLUDED_FILES = frozenset({"package-lock.json", "config.example.json", "config.json"})
+# Guards against a zip bomb when a deployed package is digested (Lambda's own limit).
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 EXCLUDED_SUFFIXES = (".md",)
 EXECUTABLE_NAMES = frozenset({"bootstrap"})
 CONFIG_NAME = "config.json"
@@ -47,13 +58,53 @@ class PackageError(ValueError):
 @dataclass(frozen=True)
 class LambdaPackage:
     zip_bytes: bytes
-    code_sha256: str
+    code_sha256: str  # base64(sha256(zip_bytes)), Lambda's CodeSha256
     files: tuple[str, ...]
+    content_digest: str  # content_digest(zip_bytes): the files, not the zip's bytes
 
 
 def code_sha256(zip_bytes: bytes) -> str:
     """Lambda's CodeSha256 of a zip: base64 of the raw SHA-256 digest."""
     return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode("ascii")
+
+
+def _files_digest(contents: Mapping[str, bytes]) -> str:
+    lines = b"".join(
+        name.encode("utf-8") + b"\0" + hashlib.sha256(data).hexdigest().encode() + b"\n"
+        for name, data in sorted(contents.items())
+    )
+    return hashlib.sha256(lines).hexdigest()
+
+
+def normalised_entry_path(name: str) -> str | None:
+    """A zip entry's path as the runtime sees the file: POSIX separators, no `./` or
+    empty parts; None for a directory entry."""
+    if name.endswith(("/", "\\")):
+        return None
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    return "/".join(parts) or None
+
+
+def content_digest(zip_bytes: bytes) -> str:
+    """Hex SHA-256 over the package's files: each (normalised path, SHA-256 of contents),
+    sorted by path. Ignores timestamps, modes, entry order, directory entries,
+    compression and zip comments. Raises PackageError for something that is not a zip."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(zip_bytes))
+    except zipfile.BadZipFile as exc:
+        raise PackageError(f"not a zip archive: {exc}") from exc
+    contents: dict[str, bytes] = {}
+    total = 0
+    with archive:
+        for info in archive.infolist():
+            path = normalised_entry_path(info.filename)
+            if path is None or info.is_dir():
+                continue
+            total += info.file_size
+            if total > MAX_UNZIPPED_BYTES:
+                raise PackageError(f"package unzips to more than {MAX_UNZIPPED_BYTES} bytes")
+            contents[path] = archive.read(info)
+    return _files_digest(contents)
 
 
 def canonical_config(config: Mapping[str, Any]) -> bytes:
@@ -120,19 +171,28 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def build_package(folder: Path | str, config: Mapping[str, Any]) -> LambdaPackage:
-    """Zip the shipped files of `folder` plus `config` as config.json, deterministically."""
+def build_package(folder: Path | str, config: Mapping[str, Any] | None) -> LambdaPackage:
+    """Zip the shipped files of `folder` plus the config.json, deterministically: the
+    declared `config` in canonical form when it is not empty, else the folder's own
+    config.json if it has one."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PackageError(f"{folder}: not a directory")
     _check_runtime_dependencies(folder)
     contents = {name: (folder / name).read_bytes() for name in shipped_files(folder)}
-    contents[CONFIG_NAME] = canonical_config(config)
+    local_config = folder / CONFIG_NAME
+    if config:
+        contents[CONFIG_NAME] = canonical_config(config)
+    elif local_config.is_file() and not local_config.is_symlink():
+        contents[CONFIG_NAME] = local_config.read_bytes()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(contents):
             archive.writestr(_entry(name), contents[name])
     data = buffer.getvalue()
     return LambdaPackage(
-        zip_bytes=data, code_sha256=code_sha256(data), files=tuple(sorted(contents))
+        zip_bytes=data,
+        code_sha256=code_sha256(data),
+        files=tuple(sorted(contents)),
+        content_digest=_files_digest(contents),
     )

@@ -26,6 +26,8 @@ class ImportedData:
     bulk_files: dict[str, str] = field(default_factory=dict)  # routes-relative path -> text
     origins: set[str] = field(default_factory=set)  # every origin value found
     notes: list[str] = field(default_factory=list)
+    # (kind, name) -> where the document came from (ARN, ETag), for a comment above it.
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class DataImporter:
@@ -51,21 +53,26 @@ class DataImporter:
         seen = self._kvs.observe(name)
         if not seen.exists:
             raise ImportError_(f"KeyValueStore {name} does not exist")
-        comment = self._comment(name)
+        described = self._describe_store(name)
+        comment = str(described.get("Comment") or "")
+        # The reconciler's own placeholder says nothing a reviewer needs.
+        comment = "" if comment.startswith("managed by reconciler") else comment[:128]
         spec: dict[str, Any] = {"entries": dict(sorted(seen.entries.items()))}
         if comment:
             spec["comment"] = comment
         into.stores.append(KeyValueStore.model_validate({"metadata": {"name": name}, "spec": spec}))
         into.origins.update(seen.entries.values())
+        into.sources[("KeyValueStore", name)] = (
+            f"KeyValueStore {name}: {described.get('ARN', '(ARN not readable)')}, "
+            f"ETag {described.get('ETag', '?')}, {len(seen.entries)} entries"
+        )
 
-    def _comment(self, name: str) -> str:
+    def _describe_store(self, name: str) -> dict[str, Any]:
         try:
-            described = self._cf.describe_key_value_store(Name=name)["KeyValueStore"]
+            described = self._cf.describe_key_value_store(Name=name)
         except ClientError:
-            return ""
-        comment = str(described.get("Comment") or "")
-        # The reconciler's own placeholder says nothing a reviewer needs.
-        return "" if comment.startswith("managed by reconciler") else comment[:128]
+            return {}
+        return {**described["KeyValueStore"], "ETag": described.get("ETag", "?")}
 
     def table(
         self, name: str, origin_attributes: Sequence[str], inline_max: int, into: ImportedData
@@ -80,9 +87,10 @@ class DataImporter:
                     f"table {name}: key attribute {key.name} is binary (B); route files "
                     "declare text (S) or number (N) keys only"
                 )
+        key_names = [k.name for k in (schema.partition, schema.sort) if k is not None]
         try:
             items = [
-                route_item(item, f"table {name} item {key}")
+                _keys_first(route_item(item, f"table {name} item {key}"), key_names)
                 for key, item in sorted(seen.items.items())
             ]
         except UnsupportedValue as exc:
@@ -110,3 +118,14 @@ class DataImporter:
         else:
             spec["items"] = items
         into.tables.append(RoutingTable.model_validate({"metadata": {"name": name}, "spec": spec}))
+        described = self._ddb.describe(name) or {}
+        into.sources[("RoutingTable", name)] = (
+            f"DynamoDB table {name}: {described.get('TableArn', '(ARN not readable)')}, "
+            f"{len(items)} items"
+        )
+
+
+def _keys_first(item: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """The key attributes first (partition, sort), then the rest by name: how a person
+    writes an item, and how the table is read."""
+    return {**{k: item[k] for k in keys if k in item}, **{k: v for k, v in item.items() if k not in keys}}

@@ -38,6 +38,8 @@ class ImportedDistribution:
     cloudfront_functions: set[str] = field(default_factory=set)
     lambda_versions: dict[str, int] = field(default_factory=dict)  # name -> associated version
     notes: list[str] = field(default_factory=list)
+    # (kind, name) -> where the document came from (id, ETag), for a comment above it.
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class DistributionImporter:
@@ -72,6 +74,12 @@ class DistributionImporter:
                     "spec": {"selector": wire_selector, "behaviors": behaviors},
                 }
             )
+        )
+        owned = ", ".join(b["path"] for b in behaviors)
+        into.sources[("Distribution", name)] = (
+            f"distribution {distribution_id} ({observed.config.get('Comment') or 'no comment'}), "
+            f"ETag {observed.etag}: the behaviours that run edge code ({owned}); the others "
+            "are left to whoever manages them"
         )
 
     def _behavior(

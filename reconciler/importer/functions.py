@@ -2,8 +2,10 @@
 
 CloudFront Function: the LIVE stage is what the edge runs, so LIVE is what is declared.
 Lambda@Edge: the version the distribution associates is what the edge runs; its package
-is unpacked into the function's folder, except config.json, which becomes the document's
-`config` (the reconciler writes config.json into every package it builds).
+is unpacked into the function's folder so that the reconciler's rebuild holds the same
+files (the same content digest, whatever zip tool made the deployed one): a config.json
+the reconciler wrote (canonical JSON) becomes the document's `config`; any other
+config.json stays a file of the folder, shipped as it is; a package without one gets none.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
@@ -25,7 +27,14 @@ from pydantic import ValidationError
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.aws.errors import error_code
 from reconciler.aws.lambda_edge import EDGE_REGION
-from reconciler.functions.package_zip import CONFIG_NAME, PackageError, build_package
+from reconciler.functions.package_zip import (
+    CONFIG_NAME,
+    PackageError,
+    build_package,
+    canonical_config,
+    content_digest,
+    shipped_files,
+)
 from reconciler.importer.model import ImportError_
 from reconciler.routes import CloudFrontFunction, LambdaEdgeFunction
 from reconciler.settings import redact_url
@@ -63,6 +72,8 @@ class ImportedFunctions:
     files: dict[str, bytes] = field(default_factory=dict)  # repo-relative path -> content
     stores: set[str] = field(default_factory=set)  # stores the functions read (imported too)
     notes: list[str] = field(default_factory=list)
+    # (kind, name) -> where the document came from (ARN, ETag), for a comment above it.
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class FunctionImporter:
@@ -79,9 +90,9 @@ class FunctionImporter:
         live = self._stage(name, "LIVE")
         if live is None:
             raise ImportError_(f"CloudFront Function {name} has no LIVE stage (never published)")
-        code, config = live
+        code, config, meta = live
         development = self._stage(name, "DEVELOPMENT")
-        if development is not None and development != live:
+        if development is not None and development[:2] != live[:2]:
             into.notes.append(
                 f"cloudfront function {name}: DEVELOPMENT differs from LIVE (unpublished edits); "
                 "LIVE was imported, so the first apply sets DEVELOPMENT back to it"
@@ -103,8 +114,14 @@ class FunctionImporter:
             spec["keyValueStore"] = store
             into.stores.add(store)
         into.cloudfront.append(_validated(CloudFrontFunction, name, spec))
+        into.sources[("CloudFrontFunction", name)] = (
+            f"CloudFront Function {name}, LIVE stage: {meta.get('FunctionARN', '?')}, "
+            f"ETag {meta.get('ETag', '?')}"
+        )
 
-    def _stage(self, name: str, stage: str) -> tuple[bytes, dict[str, Any]] | None:
+    def _stage(
+        self, name: str, stage: Literal["DEVELOPMENT", "LIVE"]
+    ) -> tuple[bytes, dict[str, Any], dict[str, Any]] | None:
         try:
             described = self._cf.describe_function(Name=name, Stage=stage)
             got = self._cf.get_function(Name=name, Stage=stage)
@@ -113,7 +130,11 @@ class FunctionImporter:
                 return None
             raise
         config = dict(described["FunctionSummary"]["FunctionConfig"])
-        return got["FunctionCode"].read(), config
+        meta = {
+            **(described["FunctionSummary"].get("FunctionMetadata") or {}),
+            "ETag": described.get("ETag", "?"),
+        }
+        return got["FunctionCode"].read(), config, meta
 
     # -- Lambda@Edge -----------------------------------------------------------------------
 
@@ -128,7 +149,8 @@ class FunctionImporter:
             raise ImportError_(
                 f"Lambda@Edge {name}:{version}: no package location (container image?)"
             )
-        files, config = _unpack(self._fetch(str(location)), f"{name}:{version}")
+        deployed = self._fetch(str(location))
+        files, config = _unpack(deployed, f"{name}:{version}")
         folder = f"{FUNCTIONS_FOLDER}/{name}"
         for rel, data in files.items():
             into.files[f"{folder}/{rel}"] = data
@@ -155,7 +177,11 @@ class FunctionImporter:
             "keepVersions": keep,
         }
         into.lambdas.append(_validated(LambdaEdgeFunction, name, spec))
-        self._compare_package(name, version, files, config, str(conf.get("CodeSha256", "")), into)
+        into.sources[("LambdaEdgeFunction", name)] = (
+            f"Lambda@Edge {name} version {version}: {conf.get('FunctionArn', '?')}, "
+            f"CodeSha256 {conf.get('CodeSha256', '?')}"
+        )
+        self._compare_package(name, version, files, config, deployed, into)
         latest = self._lambda.get_function_configuration(FunctionName=name)
         if latest.get("CodeSha256") != conf.get("CodeSha256"):
             into.notes.append(
@@ -178,31 +204,44 @@ class FunctionImporter:
         version: int,
         files: Mapping[str, bytes],
         config: Mapping[str, Any],
-        live_sha: str,
+        deployed: bytes,
         into: ImportedFunctions,
     ) -> None:
-        # The reconciler rebuilds the package deterministically from the folder; a package
-        # zipped by hand (other timestamps, compression, order) hashes differently even
-        # with the same files, and then the first apply publishes one new version.
+        """A note when the reconciler's rebuild of the imported folder would not hold the
+        deployed package's files (a zip made by hand with the same files is fine: the
+        content digest ignores timestamps, order, modes and compression)."""
         with tempfile.TemporaryDirectory() as tmp:
             for rel, data in files.items():
                 path = Path(tmp, rel)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
             try:
-                rebuilt = build_package(Path(tmp), config).code_sha256
+                rebuilt = build_package(Path(tmp), config)
+                kept = set(shipped_files(Path(tmp)))
             except PackageError as exc:
                 into.notes.append(
                     f"lambda {name}: the reconciler cannot build a package from these files "
                     f"({exc}); plans fail until the folder is changed accordingly"
                 )
                 return
-        if rebuilt != live_sha:
-            into.notes.append(
-                f"lambda {name}: version {version}'s package was not built by the reconciler "
-                f"(CodeSha256 {live_sha} != {rebuilt} rebuilt from the same files); the first "
-                "apply publishes one new version with these files and rewires it"
-            )
+        try:
+            same = rebuilt.content_digest == content_digest(deployed)
+        except PackageError:
+            same = False
+        if same:
+            return
+        dropped = sorted(rel for rel in files if rel not in kept and rel != CONFIG_NAME)
+        what = (
+            f"it does not ship {', '.join(dropped[:5])}{' ...' if len(dropped) > 5 else ''}"
+            if dropped
+            else "the rebuilt package holds other files"
+        )
+        into.notes.append(
+            f"lambda {name}: version {version}'s package cannot be rebuilt with the same files "
+            f"({what}: node_modules/, tests/, dotfiles, *.md, package-lock.json and "
+            "config.example.json are never packaged); the first apply publishes one new "
+            "version without them and rewires it"
+        )
 
 
 def _validated(model: Any, name: str, spec: dict[str, Any]) -> Any:
@@ -238,13 +277,15 @@ def _unpack(zip_bytes: bytes, what: str) -> tuple[dict[str, bytes], dict[str, An
                 f"Lambda@Edge {what}: package unzips to more than {MAX_UNZIPPED_BYTES} bytes"
             )
         files[path.as_posix()] = archive.read(info)
-    raw = files.pop(CONFIG_NAME, None)
+    raw = files.get(CONFIG_NAME)
     if raw is None:
         return files, {}
     try:
         config = json.loads(raw)
-    except ValueError as exc:
-        raise ImportError_(f"Lambda@Edge {what}: config.json is not JSON ({exc})") from exc
-    if not isinstance(config, dict):
-        raise ImportError_(f"Lambda@Edge {what}: config.json is not a JSON object")
-    return files, config
+    except ValueError:
+        return files, {}  # not JSON: shipped as the file it is
+    if isinstance(config, dict) and config and canonical_config(config) == raw:
+        # Written by the reconciler (canonical JSON): declared as the document's config.
+        del files[CONFIG_NAME]
+        return files, config
+    return files, {}

@@ -3,7 +3,10 @@ write, then validate what was written exactly as `reconciler validate` would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 from reconciler.aws.clients import AwsTarget
 from reconciler.core.wiring import DistributionSelector
@@ -12,17 +15,24 @@ from reconciler.importer.distribution import DistributionImporter, ImportedDistr
 from reconciler.importer.functions import FetchCode, FunctionImporter, ImportedFunctions, fetch_code
 from reconciler.importer.model import ImportError_, ImportRequest, ImportResult
 from reconciler.importer.policy import policy_document
-from reconciler.routes import RouteDocument, RouteSetInvalid, dump_documents, load_route_set
-
-HEADER = (
-    "# Written by `reconciler import` from live AWS. Review, commit, then check that\n"
-    "# `reconciler plan` shows no changes before letting the daemon write.\n"
+from reconciler.importer.render import SCHEMA_FILE, file_header, render_file
+from reconciler.routes import (
+    RouteDocument,
+    RouteSetInvalid,
+    load_route_set,
+    route_document_schema,
 )
+
+_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
 
 
 def run_import(
-    request: ImportRequest, target: AwsTarget, fetch: FetchCode = fetch_code
+    request: ImportRequest,
+    target: AwsTarget,
+    fetch: FetchCode = fetch_code,
+    now: datetime | None = None,
 ) -> ImportResult:
+    """`now`: the import time written into the files (default: the clock, UTC)."""
     if not (
         request.stores
         or request.tables
@@ -53,7 +63,9 @@ def run_import(
     for table in _unique(request.tables):
         data.table(table, request.origin_attributes, request.inline_items_max, imported)
 
-    files = _layout(request, imported, code, wiring)
+    sources = {**imported.sources, **code.sources, **wiring.sources}
+    header = file_header(now or datetime.now(UTC), _account(sources), target.region)
+    files = _layout(request, imported, code, wiring, header, sources)
     _refuse_overwrite(request, files)
     result = ImportResult(notes=[*wiring.notes, *code.notes, *imported.notes])
     for rel, content in files.items():
@@ -72,15 +84,30 @@ def run_import(
     return result
 
 
+def _account(sources: Mapping[tuple[str, str], str]) -> str | None:
+    for text in sources.values():
+        for word in text.replace(",", " ").split():
+            match = _ACCOUNT.match(word)
+            if match:
+                return match[1]
+    return None
+
+
 def _layout(
     request: ImportRequest,
     data: ImportedData,
     code: ImportedFunctions,
     wiring: ImportedDistribution,
+    header: str,
+    sources: Mapping[tuple[str, str], str],
 ) -> dict[str, bytes]:
     routes = request.routes_dir.relative_to(request.out).as_posix()
     files: dict[str, bytes] = {}
     policy = policy_document(data.origins)
+    policy_source = {
+        ("ReconcilerPolicy", policy.metadata.name): "the origin domains found in the stores "
+        "and tables above (their parent domains): tighten the patterns if you can"
+    } if policy else {}
     groups: list[tuple[str, list[RouteDocument]]] = [
         ("policy.yaml", [policy] if policy else []),
         ("stores.yaml", list(data.stores)),
@@ -90,7 +117,11 @@ def _layout(
     ]
     for name, documents in groups:
         if documents:
-            files[f"{routes}/{name}"] = (HEADER + dump_documents(documents)).encode()
+            text = render_file(header, documents, {**sources, **policy_source})
+            files[f"{routes}/{name}"] = text.encode()
+    if files:
+        schema = json.dumps(route_document_schema(), indent=2) + "\n"
+        files[f"{routes}/{SCHEMA_FILE}"] = schema.encode()
     for rel, text in data.bulk_files.items():
         files[f"{routes}/{rel}"] = text.encode()
     files.update(code.files)

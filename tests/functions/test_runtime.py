@@ -208,9 +208,9 @@ def test_syntax_error_at_run_time_names_the_line(cf_runner):
     assert result.error == "SyntaxError: Unexpected token ';' (index.js:2)"
 
 
-def test_missing_npm_dependencies_say_how_to_install(tmp_path):
-    from reconciler.functions import HarnessNotInstalled
-    from reconciler.functions.node import require_node_modules
+def test_a_missing_harness_file_says_how_to_fix(monkeypatch, tmp_path):
+    from reconciler.functions import HarnessNotInstalled, node
 
-    with pytest.raises(HarnessNotInstalled, match=r"run `npm ci --prefix .*`"):
-        require_node_modules(tmp_path, "acorn")
+    monkeypatch.setattr(node, "VENDOR_DIR", tmp_path)
+    with pytest.raises(HarnessNotInstalled, match=r"acorn.mjs is missing.*reinstall"):
+        node.harness_script("cf_server.mjs")

@@ -28,7 +28,7 @@ def test_judge_reports_a_wrong_origin(cf_runner, tier_code):
     execution = cf_runner.run(tier_code, case.event, {"premium": "other.example.com"})
     problems = judge(FunctionKind.CLOUDFRONT_FUNCTION, case, execution)
     assert problems == [
-        "origin.domainName: expected 'premium-api.example.com', got 'other.example.com'"
+        "origin.domainName expected 'premium-api.example.com', got 'other.example.com'"
     ]
 
 

@@ -3,8 +3,8 @@
 // Runtime 2.0 is ES 5.1 plus a listed set of newer features. Node would happily run
 // code that the edge rejects at publish time or, worse, misbehaves with at run time, so
 // what is not on AWS's list is reported here with its position, before any test runs.
-import * as acorn from 'acorn';
-import * as walk from 'acorn-walk';
+import * as acorn from './vendor/acorn.mjs';
+import * as walk from './vendor/acorn-walk.mjs';
 
 export const MAX_CODE_BYTES = 10 * 1024;
 const ALLOWED_REQUIRES = ['crypto', 'querystring'];

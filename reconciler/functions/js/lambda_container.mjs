@@ -1,11 +1,18 @@
-// One warm Lambda@Edge container: loads the package's handler once, then serves
-// invocations one at a time, as a Lambda execution environment does.
+// One Lambda@Edge execution environment ("container"): loads the package's handler once,
+// then serves invocations one at a time, as a Lambda execution environment does. The one
+// Lambda runner of the project: the test events (reconciler test-functions and the
+// reconcile pass's publish gate) and the local edge both run handlers here.
 //
-// argv[2]: JSON {dir, handler: "index.handler"}. stdin: one JSON line per invocation
-// {id, event, timeoutMs}; stdout: one JSON line per invocation {id, output, logs, error,
-// initError, durationMs}. Module-level code (config, SDK clients) runs once per
-// container, so its state carries over between invocations like at the edge. What the
-// function logs is captured per invocation instead of mixing with the protocol.
+// argv[2]: JSON {dir, handler: "index.handler", functionName} (paths and names only).
+// stdin: one JSON line per invocation {id, event, timeoutMs}; events never go through
+// argv (a 1 MB body would not fit). stdout: one JSON line per invocation {id, output,
+// logs, error, initError, durationMs}. Module-level code (config, SDK clients) runs once
+// per container, so its state carries over between invocations like at the edge. What
+// the function logs is captured per invocation instead of mixing with the protocol.
+//
+// `dir` is the unpacked deployment package. Bare imports resolve as in the Lambda
+// runtime: the package's own node_modules first, then the folder above (the harness
+// links the stand-in of the runtime's AWS SDK there).
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -15,7 +22,7 @@ import { format } from 'node:util';
 const setup = JSON.parse(process.argv[2]);
 const write = process.stdout.write.bind(process.stdout);
 let logs = [];
-for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace']) {
   console[level] = (...args) => logs.push(format(...args));
 }
 
@@ -25,12 +32,16 @@ function describe(err) {
 }
 
 async function load() {
-  const [file, exportName] = setup.handler.split('.');
-  const path = ['.mjs', '.js'].map((ext) => join(setup.dir, file + ext)).find((p) => existsSync(p));
-  if (!path) throw new Error(`handler file ${file}.mjs not found in the package`);
+  const dot = setup.handler.lastIndexOf('.');
+  const file = setup.handler.slice(0, dot);
+  const exportName = setup.handler.slice(dot + 1);
+  // The Node.js runtimes look for the handler module with these extensions, in this order.
+  const path = ['.mjs', '.js', '.cjs'].map((ext) => join(setup.dir, file + ext)).find((p) => existsSync(p));
+  if (!path) throw new Error(`handler file ${file}.mjs/.js/.cjs not found in the package`);
   const mod = await import(pathToFileURL(path).href);
-  if (typeof mod[exportName] !== 'function') throw new Error(`${file} does not export a function ${exportName}`);
-  return mod[exportName];
+  const handler = mod[exportName] ?? (mod.default && mod.default[exportName]);
+  if (typeof handler !== 'function') throw new Error(`${file} does not export a function ${exportName}`);
+  return handler;
 }
 
 const initLogs = [];
@@ -69,7 +80,7 @@ async function invoke(request) {
 
 // Invocations are strictly sequential: the Python side sends the next one only after
 // the previous reply, as Lambda never runs two invocations in one environment.
-for await (const line of createInterface({ input: process.stdin })) {
+for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   if (!line.trim()) continue;
   write(JSON.stringify(await invoke(JSON.parse(line))) + '\n');
 }
