@@ -111,8 +111,16 @@ def daemon_policy(
         statements.append(_statement(
             "RoutingTables",
             ["dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:TagResource",
-             "dynamodb:Scan", "dynamodb:BatchWriteItem"],
+             "dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+             # UpdateTable: only StreamSpecification, for driftDetection: stream
+             "dynamodb:UpdateTable"],
             [f"arn:aws:dynamodb:{region}:{account}:table/{t.table_name}"
+             for _, t in sorted(routes.tables.items())]))  # fmt: skip
+        # Resyncs follow each table's DynamoDB Stream (IAM names its actions dynamodb:*).
+        statements.append(_statement(
+            "RoutingTableStreams",
+            ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"],
+            [f"arn:aws:dynamodb:{region}:{account}:table/{t.table_name}/stream/*"
              for _, t in sorted(routes.tables.items())]))  # fmt: skip
     if lease_table:
         statements.append(_statement(

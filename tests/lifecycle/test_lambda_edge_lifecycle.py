@@ -154,7 +154,10 @@ def test_failing_test_event_publishes_nothing_and_names_the_event(
     assert report.outcome is Outcome.FAILED and report.reason == "FunctionTestFailed"
     assert report.error_class is ErrorClass.FATAL
     problems = report.rejected[0].problems
-    assert any("host header" in p and "expected" in p and "wrong.example.com" in p for p in problems), problems
+    assert any(
+        "hostHeader expected" in p and "got 'wrong.example.com'" in p and ".json" in p
+        for p in problems
+    ), problems
     assert wire.writes() == {}
     assert [v.number for v in LambdaEdgeAdapter(aws.target).observe(NAME).versions] == [1]
 

@@ -106,5 +106,10 @@ def operations(path: Path) -> set[tuple[str, str]]:
     return found
 
 
+# Where the IAM action prefix is not the SDK's service name (the Service Authorization
+# Reference: DynamoDB Streams' actions are dynamodb:DescribeStream, ...).
+_IAM_PREFIX = {"dynamodbstreams": "dynamodb"}
+
+
 def iam_action(service: str, operation: str) -> str:
-    return f"{service}:{operation}"
+    return f"{_IAM_PREFIX.get(service, service)}:{operation}"

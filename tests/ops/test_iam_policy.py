@@ -281,7 +281,8 @@ ARN_FORMATS = {
     # Service Authorization Reference, "Resource types defined by ..." for each service.
     "cloudfront": r"^arn:aws:cloudfront::\d{12}:(distribution|function|key-value-store)/[\w*.-]+$",
     "cloudfront-keyvaluestore": r"^arn:aws:cloudfront::\d{12}:key-value-store/[\w*-]+$",
-    "dynamodb": r"^arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/[\w.*-]+$",
+    # a table, or its stream (table/NAME/stream/LABEL: DynamoDB Streams' actions)
+    "dynamodb": r"^arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/[\w.*-]+(/stream/[\w.*:-]+)?$",
     "lambda": r"^arn:aws:lambda:us-east-1:\d{12}:function:[\w*-]+(:\*)?$",
     "iam": r"^arn:aws:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]+$",
 }
@@ -297,7 +298,13 @@ def test_action_names_and_resource_formats(policy: dict[str, object]) -> None:
             # EnableReplication*: CloudFront's documented wildcard; PassRole is a permission
             # only (no API operation of that name).
             if "*" not in name and action != "iam:PassRole":
-                assert name in _client(service).meta.service_model.operation_names, action
+                # IAM's dynamodb: prefix also covers DynamoDB Streams' operations.
+                clients = [_client(service)] + (
+                    [_client("dynamodbstreams")] if service == "dynamodb" else []
+                )
+                assert any(
+                    name in c.meta.service_model.operation_names for c in clients
+                ), action
             for resource in resources:
                 if resource != "*":
                     assert re.match(ARN_FORMATS[service], resource), (action, resource)

@@ -85,12 +85,15 @@ def _cloudfront(
     if etag is None:
         raise ConflictError(f"cloudfront function {fn.name}: no DEVELOPMENT ETag; re-plan")
     dev_etag = etag
+    route_set = ctx.planned.desired.route_set
+    declared = route_set.cloudfront_functions[fn.name].spec.tests
     figures = testfunction_gate(
         fn.name,
         code,
         ctx.planned.desired.sources.folders[fn.name],
         lambda event: adapter.test(fn.name, dev_etag, event),
         ctx.gate,
+        route_set.path(declared) if declared else None,
     )
     log.info("gate.testfunction_passed", function=fn.name, code=code, compute=figures)
     adapter.publish(fn.name, dev_etag)
