@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
@@ -36,6 +37,7 @@ from reconciler.core.functions import (
     LambdaVersion,
     ObservedLambdaFunction,
 )
+from reconciler.functions.package_zip import PackageError, content_digest
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -80,6 +82,7 @@ class LambdaEdgeAdapter:
         self._lambda: LambdaClient = make_client("lambda", target, region)
         self._iam: IAMClient = make_client("iam", target, region)
         self._wait_attempts = max(1, int(wait_seconds // _WAIT_DELAY_SECONDS))
+        self._digests: dict[str, str] = {}  # CodeSha256 -> content digest (immutable pair)
 
     @property
     def clients(self) -> tuple[Any, ...]:
@@ -87,7 +90,11 @@ class LambdaEdgeAdapter:
 
     # -- observe -----------------------------------------------------------------------
 
-    def observe(self, name: str) -> ObservedLambdaFunction:
+    def observe(self, name: str, ours: str | None = None) -> ObservedLambdaFunction:
+        """$LATEST and every published version. For code whose CodeSha256 is not `ours`
+        (the declared package's), the files of the deployed package are digested too
+        (downloaded once per CodeSha256): a hand-zipped package with the same files is the
+        same code."""
         subject = f"lambda {name}"
         try:
             with translated("GetFunctionConfiguration", subject=subject):
@@ -105,15 +112,36 @@ class LambdaEdgeAdapter:
                 for v in page.get("Versions", [])
                 if v["Version"] != "$LATEST"
             )
+        latest_sha = str(latest["CodeSha256"])
+        if ours is not None:
+            versions = tuple(
+                v if v.code_sha256 == ours else replace(
+                    v, content_digest=self._digest(name, str(v.number), v.code_sha256)
+                )
+                for v in versions
+            )
         return ObservedLambdaFunction(
             name,
             exists=True,
-            latest_sha256=str(latest["CodeSha256"]),
+            latest_sha256=latest_sha,
             latest_config=_config(latest),
+            latest_content_digest=None
+            if ours is None or latest_sha == ours
+            else self._digest(name, "$LATEST", latest_sha),
             last_update_status=latest.get("LastUpdateStatus"),
             versions=tuple(sorted(versions, key=lambda v: v.number)),
             arn=_unqualified(str(latest["FunctionArn"])),
         )
+
+    def _digest(self, name: str, qualifier: str, sha256: str) -> str | None:
+        """The content digest of the package with this CodeSha256 (None: unreadable)."""
+        if sha256 not in self._digests:
+            try:
+                self._digests[sha256] = content_digest(self.download_package(name, qualifier))
+            except (RetryableError, FatalError, PackageError) as exc:
+                log.warning("lambda.package_unreadable", function=name, qualifier=qualifier, error=str(exc))
+                return None
+        return self._digests[sha256]
 
     # -- role --------------------------------------------------------------------------
 
@@ -178,13 +206,15 @@ class LambdaEdgeAdapter:
             )
         self._wait(fn.name, "function_updated")
 
-    def publish(self, fn: DesiredLambdaFunction) -> str:
-        """PublishVersion of exactly the planned code; returns the version ARN."""
+    def publish(self, fn: DesiredLambdaFunction, code_sha256: str | None = None) -> str:
+        """PublishVersion of exactly the planned code ($LATEST's CodeSha256 must be
+        `code_sha256`, by default the declared package's); returns the version ARN."""
+        expected = code_sha256 or fn.zip_sha256
         # A pending update (ours, or one observed InProgress) makes PublishVersion fail.
         self._wait(fn.name, "function_updated")
         try:
             resp = self._lambda.publish_version(
-                FunctionName=fn.name, CodeSha256=fn.zip_sha256, Description="managed by reconciler"
+                FunctionName=fn.name, CodeSha256=expected, Description="managed by reconciler"
             )
         except (ClientError, BotoCoreError) as exc:
             # AWS: "CodeSHA256 (...) is different from current CodeSHA256 in $LATEST": the
@@ -197,10 +227,10 @@ class LambdaEdgeAdapter:
                 f"lambda {fn.name}",
             ) from exc
         # Checked here too: an API that ignored the precondition must not slip past.
-        if resp["CodeSha256"] != fn.zip_sha256:
+        if resp["CodeSha256"] != expected:
             raise ConflictError(
                 f"lambda {fn.name}: published version {resp['Version']} has code "
-                f"{resp['CodeSha256']}, not the planned {fn.zip_sha256}; re-plan",
+                f"{resp['CodeSha256']}, not the planned {expected}; re-plan",
                 "CodeSha256Mismatch",
             )
         return str(resp["FunctionArn"])

@@ -200,6 +200,14 @@ class DesiredLambdaFunction:
     memory: int = 128
     timeout: int = 5
     keep_versions: int = 3
+    # The package's files (paths and contents), whatever zip carries them: a package zipped
+    # by hand in the console is the same code as ours when its files are the same.
+    content_digest: str | None = None
+
+    def same_code(self, sha256: str | None, digest: str | None) -> bool:
+        return sha256 == self.zip_sha256 or (
+            self.content_digest is not None and digest == self.content_digest
+        )
 
     @property
     def config(self) -> LambdaConfig:
@@ -214,6 +222,7 @@ class LambdaVersion:
     arn: str
     code_sha256: str
     config: LambdaConfig
+    content_digest: str | None = None  # of its files (known when its CodeSha256 is not ours)
 
 
 @dataclass(frozen=True)
@@ -222,6 +231,7 @@ class ObservedLambdaFunction:
     exists: bool = False
     latest_sha256: str | None = None  # $LATEST
     latest_config: LambdaConfig | None = None
+    latest_content_digest: str | None = None
     last_update_status: str | None = None  # Successful | InProgress | Failed
     versions: tuple[LambdaVersion, ...] = ()
     arn: str | None = None
@@ -232,7 +242,9 @@ def matching_version(
 ) -> LambdaVersion | None:
     """The newest published version with the declared code and config (what wiring uses)."""
     hits = [
-        v for v in seen.versions if v.code_sha256 == want.zip_sha256 and v.config == want.config
+        v
+        for v in seen.versions
+        if want.same_code(v.code_sha256, v.content_digest) and v.config == want.config
     ]
     return max(hits, key=lambda v: v.number, default=None)
 
@@ -290,7 +302,7 @@ def _latest_drift(want: DesiredLambdaFunction, seen: ObservedLambdaFunction) -> 
     if seen.last_update_status == "Failed":
         return "$LATEST last update failed"
     what = []
-    if seen.latest_sha256 != want.zip_sha256:
+    if not want.same_code(seen.latest_sha256, seen.latest_content_digest):
         what.append("code")
     if seen.latest_config != want.config:
         what.append("configuration")

@@ -206,6 +206,7 @@ def _functions(route_set: RouteSet) -> tuple[DesiredFunctions, FunctionSources]:
                 memory=ldoc.spec.memory_size,
                 timeout=ldoc.spec.timeout,
                 keep_versions=ldoc.spec.keep_versions,
+                content_digest=package.content_digest,
             )
         )
     entries = {name: dict(doc.spec.entries) for name, doc in route_set.stores.items()}

@@ -144,7 +144,7 @@ def observe(
         lambdas[lam.name] = (
             cached_lam
             if cached_lam is not None and reuse(key)
-            else adapters.lambdas.observe(lam.name)
+            else adapters.lambdas.observe(lam.name, ours=lam.zip_sha256)
         )
         cache.lambdas[lam.name] = lambdas[lam.name]
     associated = frozenset(

@@ -256,3 +256,22 @@ def test_core_functions_module_imports_no_aws_sdk() -> None:
         "sys.exit(f'imported {bad}' if bad else 0)"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_a_package_with_the_same_files_under_another_codesha256_is_the_same_code() -> None:
+    """An adopted function zipped by hand: other zip bytes, the same files (issue 15.2)."""
+    want = replace(LAMBDA, content_digest="FILES-1")
+    hand = replace(version(1, sha="HAND-ZIP="), content_digest="FILES-1")
+    seen = ObservedLambdaFunction(
+        want.name,
+        exists=True,
+        latest_sha256="HAND-ZIP=",
+        latest_config=want.config,
+        latest_content_digest="FILES-1",
+        versions=(hand,),
+        arn=FN_ARN,
+    )
+    assert lambda_plan(seen, want) == []
+    assert matching_version(want, seen) == hand
+    edited = replace(want, content_digest="FILES-2", zip_sha256="SHA-NEW=")
+    assert [c.action for c in lambda_plan(seen, edited)] == [Action.UPDATE, Action.PUBLISH]

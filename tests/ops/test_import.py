@@ -178,7 +178,6 @@ def test_a_hand_zipped_lambda_is_adopted_file_for_file(live: AwsTarget, aws, tmp
     assert rebuilt.content_digest == content_digest(deployed)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the content-digest comparison in the planner")
 def test_a_hand_zipped_lambda_plans_no_changes(live: AwsTarget, aws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _publish_and_wire(aws, _hand_zip({"index.mjs": HAND_CODE, "config.json": HAND_CONFIG}))
     out = tmp_path / "adopted"
@@ -457,7 +456,6 @@ def test_a_console_built_walkthrough_is_adopted_and_served_by_its_own_code(
     assert smoked.output.splitlines()[-1].startswith("6/6 checks passed")
 
 
-@pytest.mark.xfail(strict=True, reason="needs the content-digest comparison in the planner")
 def test_a_console_built_walkthrough_plans_no_changes_after_import(
     walkthrough_by_hand: AwsTarget, tmp_path: Path
 ) -> None:

@@ -116,11 +116,15 @@ def _lambda(
         ctx.ledger.wrote_candidate(ResourceKind.LAMBDA_FUNCTION, fn.name, fn.zip_sha256[:12])
         adapter.create(fn, package.zip_bytes)
         ctx.applied(changes[Action.CREATE], "CreateFunction")
-    elif Action.UPDATE in changes:
+    code_written = Action.CREATE in changes
+    if Action.UPDATE in changes:
         calls = _update_lambda(ctx, fn, seen, package.zip_bytes)
+        code_written = "UpdateFunctionCode" in calls
         ctx.applied(changes[Action.UPDATE], *calls)
     if Action.PUBLISH in changes:
-        arn = adapter.publish(fn)
+        # $LATEST holds our package, or (an adopted function) a package with the same files
+        # under another CodeSha256: PublishVersion's precondition is what $LATEST holds.
+        arn = adapter.publish(fn, None if code_written else seen.latest_sha256)
         ctx.lambda_versions[fn.name] = arn
         ctx.applied(changes[Action.PUBLISH], "PublishVersion")
         log.info("lambda_version.published", function=fn.name, arn=arn)
@@ -132,7 +136,7 @@ def _update_lambda(
     adapter = ctx.adapters.lambdas
     resend = seen.last_update_status == "Failed"
     calls = []
-    if resend or seen.latest_sha256 != fn.zip_sha256:
+    if resend or not fn.same_code(seen.latest_sha256, seen.latest_content_digest):
         ctx.ledger.wrote_candidate(ResourceKind.LAMBDA_FUNCTION, fn.name, short(fn.zip_sha256) or "")
         adapter.update_code(fn, zip_bytes)
         calls.append("UpdateFunctionCode")
