@@ -68,10 +68,10 @@ def _secret_field(
     """Exactly one of `name`, `nameFile`, `nameEnv`; the value read now."""
     given = [k for k in (name, f"{name}File", f"{name}Env") if data.get(k) is not None]
     if len(given) > 1:
-        raise ValueError(f"{loc}: set one of {name}, {name}File, {name}Env (got {', '.join(given)})")
+        raise ValueError(f"set one of {name}, {name}File, {name}Env (got {', '.join(given)})")
     if not given:
         if required:
-            raise ValueError(f"{loc}: {name}, {name}File or {name}Env is required")
+            raise ValueError(f"{name}, {name}File or {name}Env is required")
         return None
     key = given[0]
     value = str(data[key])

@@ -12,6 +12,7 @@ Never logged: URLs (a Slack webhook URL is a secret), tokens, signatures, bodies
 from __future__ import annotations
 
 import queue
+import random
 import threading
 import time
 import urllib.error
@@ -25,7 +26,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_when_event_set,
-    wait_exponential_jitter,
 )
 
 from reconciler.daemon.metrics import DaemonMetrics
@@ -166,12 +166,11 @@ class _ProviderQueue:
 
 
 def _wait(delivery: Delivery) -> Any:
-    exponential = wait_exponential_jitter(
-        initial=delivery.min_backoff, max=delivery.max_backoff, jitter=delivery.min_backoff
-    )
+    """min * 2^(n-1) plus up to `min` of jitter, capped; at least what Retry-After asks."""
 
     def wait(state: RetryCallState) -> float:
-        delay = float(exponential(state))
+        exponential = delivery.min_backoff * 2.0 ** (state.attempt_number - 1)
+        delay = min(delivery.max_backoff, exponential + random.uniform(0.0, delivery.min_backoff))
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, SendError) and exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, delivery.max_backoff))
