@@ -138,7 +138,7 @@ def test_reconcile_wait_when_nothing_will_run_or_it_takes_too_long(
     gate = threading.Event()
     gate.set()
     runner = ScriptedRunner(gate=gate)
-    daemon, url = make(tmp_path, daemons, runner)
+    _, url = make(tmp_path, daemons, runner)
     assert cli("suspend", "--url", url).exit_code == 0
     suspended = cli("reconcile", "--url", url, "--wait")
     assert suspended.exit_code == 3 and "suspended" in suspended.output
