@@ -154,7 +154,7 @@ class Daemon:
             try:
                 self.git.sync()
             except GitSyncError as exc:
-                if not (self.git.work_tree / ".git").exists():
+                if not self.git.has_checkout():
                     raise
                 # A checkout from before the restart (a persistent volume) is still the
                 # last good revision: reconcile it and keep fetching.

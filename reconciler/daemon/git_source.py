@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from dulwich import porcelain
 from dulwich.client import default_urllib3_manager, get_transport_and_path
+from dulwich.errors import NotGitRepository
 from dulwich.repo import Repo
 
 from reconciler.daemon.revision import Revision, commit_revision
@@ -118,6 +119,16 @@ class GitSource:
             # (e.g. installed node_modules) are kept.
             porcelain.clean(repo, str(self.work_tree))
             return commit_revision(repo, sha)
+
+    def has_checkout(self) -> bool:
+        """A work tree with a commit checked out (an earlier successful sync). A `.git`
+        alone is not one: a first clone that failed leaves an empty repository behind."""
+        try:
+            with Repo(str(self.work_tree)) as repo:
+                repo.head()
+                return True
+        except (NotGitRepository, KeyError, OSError):
+            return False
 
     def start(self) -> None:
         self._thread.start()

@@ -247,6 +247,30 @@ def test_git_clone_failure_is_reported_with_redacted_url(tmp_path: Path) -> None
     assert "s3cret" not in str(err.value)
 
 
+def test_a_first_clone_that_failed_is_not_a_checkout_to_fall_back_on(tmp_path: Path) -> None:
+    """The failed fetch leaves an empty repository (`.git`) behind; the daemon must still
+    refuse to start (exit 1) instead of reconciling a folder without route files."""
+    from reconciler.daemon.git_source import GitSyncError
+
+    s = DaemonSettings(
+        git_url="http://127.0.0.1:9/x.git",
+        git_dir=tmp_path / "checkout",
+        state_dir=tmp_path / "state",
+        http_port=0,
+    )
+    daemon = Daemon(s, FileDigestRunner(s.resolved_routes_dir), http=False)
+    with pytest.raises(GitSyncError):
+        daemon.start()
+    assert (tmp_path / "checkout" / ".git").exists()
+    assert daemon.git is not None and not daemon.git.has_checkout()
+    bare, _ = bare_repo_with_routes(tmp_path)
+    from reconciler.daemon.git_source import GitSource
+
+    good = GitSource(str(bare), "main", tmp_path / "good", 1)
+    good.sync()
+    assert good.has_checkout()
+
+
 def test_settings_from_environment_and_redaction(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECONCILER_RESYNC_INTERVAL", "2m")
     monkeypatch.setenv("RECONCILER_DEBOUNCE", "150ms")
