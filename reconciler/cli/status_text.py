@@ -73,7 +73,8 @@ def render_status(body: dict[str, Any], url: str) -> str:
         lines.append(f"last pass   {_pass_line(last)}")
     plan = body.get("lastPlan")
     if plan:
-        lines.append(f"last plan   {plan.get('changes', 0)} changes {plan.get('byAction') or ''}")
+        actions = ", ".join(f"{k} {v}" for k, v in (plan.get("byAction") or {}).items())
+        lines.append(f"last plan   {plan.get('changes', 0)} changes" + (f" ({actions})" if actions else ""))
         for item in (plan.get("items") or [])[:PLAN_LINES]:
             lines.append(f"              {item}")
         more = int(plan.get("changes", 0)) - min(len(plan.get("items") or []), PLAN_LINES)

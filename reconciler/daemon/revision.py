@@ -74,7 +74,7 @@ def _differs(repo: Repo, head: bytes, path: Path, opened: list[Any]) -> bool:
     except ValueError:  # outside this work tree: not ours to judge
         return False
     committed = dict(_committed(repo, head, relative))
-    on_disk = _on_disk(repo, root, relative)
+    on_disk = _on_disk(repo, root, relative, set(committed))
     if set(committed) != set(on_disk):
         return True
     if not opened:
@@ -112,9 +112,12 @@ def _committed(repo: Repo, head: bytes, relative: Path) -> Iterator[tuple[bytes,
         yield (prefix + b"/" + entry.path if prefix else entry.path), entry.sha
 
 
-def _on_disk(repo: Repo, root: Path, relative: Path) -> dict[bytes, bytes]:
-    """Files git would see under `relative` (ignored ones left out): repo path -> fs path."""
+def _on_disk(repo: Repo, root: Path, relative: Path, tracked: set[bytes]) -> dict[bytes, bytes]:
+    """Files git would see under `relative`: tracked ones, and untracked ones that are not
+    ignored (ignore rules apply to untracked files only, as in git). A symlink is a file
+    to git, also one pointing at a directory. Repo path -> file system path."""
     ignored = IgnoreFilterManager.from_repo(repo)
+    tracked_dirs = {b"/".join(t.split(b"/")[:i]) for t in tracked for i in range(1, t.count(b"/") + 1)}
     out: dict[bytes, bytes] = {}
     start = root / relative
     if not start.is_dir():
@@ -124,14 +127,16 @@ def _on_disk(repo: Repo, root: Path, relative: Path) -> dict[bytes, bytes]:
         kept = []
         for d in dirnames:
             rel = (here / d).as_posix()
-            if d != ".git" and not ignored.is_ignored(rel + "/"):
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                if rel.encode() in tracked or not ignored.is_ignored(rel):
+                    out[rel.encode()] = full.encode()
+            elif d != ".git" and (rel.encode() in tracked_dirs or not ignored.is_ignored(rel + "/")):
                 kept.append(d)
-            elif os.path.islink(os.path.join(dirpath, d)) and not ignored.is_ignored(rel):
-                out[rel.encode()] = os.path.join(dirpath, d).encode()  # a link is a file to git
         dirnames[:] = kept
         for f in filenames:
             rel = (here / f).as_posix()
-            if not ignored.is_ignored(rel):
+            if rel.encode() in tracked or not ignored.is_ignored(rel):
                 out[rel.encode()] = os.path.join(dirpath, f).encode()
     return out
 

@@ -128,3 +128,24 @@ def test_a_git_sync_linked_work_tree_is_clean_and_then_dirty(work: Path, tmp_pat
 def test_not_a_repository(tmp_path: Path) -> None:
     (tmp_path / "routes").mkdir()
     assert read_revision(tmp_path / "routes") is None
+
+
+def test_ignore_rules_apply_to_untracked_files_only(work: Path, tmp_path: Path) -> None:
+    """As in git: a committed symlink named like an ignored directory (`node_modules`
+    linked, a pattern `node_modules/`) and a committed file matching an ignore pattern
+    are tracked; editing the tracked one makes the tree dirty."""
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (work / "edge_functions/f/node_modules").symlink_to(target)
+    (work / ".gitignore").write_text("node_modules/\n*.log\n")
+    (work / "routes/kept.log").write_text("tracked although ignored\n")
+    git("add", "-A", cwd=work)
+    git("add", "-f", "routes/kept.log", cwd=work)
+    git("commit", "--quiet", "-m", "a link and a forced file", cwd=work)
+    sha = git("rev-parse", "HEAD", cwd=work)
+    assert revision(work) == (sha, False)
+    (work / "routes/kept.log").write_text("edited\n")
+    assert revision(work) == (f"{sha}-dirty", True)
+    (work / "routes/kept.log").write_text("tracked although ignored\n")
+    (work / "routes/untracked.log").write_text("ignored and untracked\n")
+    assert revision(work) == (sha, False)
