@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from reconciler.core.errors import ErrorClass
+from reconciler.daemon.metrics import DaemonMetrics
 from reconciler.daemon.revision import Revision
 from reconciler.daemon.status import StatusBoard, utc_iso
 from reconciler.daemon.triggers import Trigger
@@ -64,6 +65,18 @@ class PassResult:
     @property
     def uncorrected_drift(self) -> bool:
         return any(not d.corrected for d in self.report.drift)
+
+
+def observe_metrics(metrics: DaemonMetrics, result: PassResult, failures_now: int) -> None:
+    report = result.report
+    metrics.observe_pass(report, result.trigger.value)
+    if report.drift:
+        metrics.drift_detected.inc()
+    for rejection in report.rejected:
+        metrics.gate_rejections.labels(function=rejection.function).inc()
+    metrics.consecutive_failures.set(failures_now)
+    metrics.drifted.set(1 if result.uncorrected_drift else 0)
+    metrics.stalled.set(1 if result.next is Next.STALL else 0)
 
 
 def status_fields(result: PassResult, board: StatusBoard) -> dict[str, Any]:

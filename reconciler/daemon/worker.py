@@ -26,6 +26,7 @@ from reconciler.daemon.reporting import (
     PassResult,
     log_pass,
     next_step,
+    observe_metrics,
     rev_fields,
     set_conditions,
     status_fields,
@@ -108,7 +109,7 @@ class Worker:
         # Reconcile requests (POST /reconcile, webhooks) carry increasing ids; a pass takes
         # up every id pending when it starts (`reconcile --wait` polls for it).
         self._pending_request: int | None = None
-        self._converged_revisions: set[str] = set()
+        self._converged: set[str] = set()  # the revision last converged on
         self._current: tuple[int, float, str, Revision | None] | None = None
 
     # --- control (any thread) ---------------------------------------------------------
@@ -340,19 +341,12 @@ class Worker:
         request: int | None,
     ) -> None:
         now_wall = time.time()
-        self.metrics.observe_pass(report, trigger.value)
-        if report.drift:
-            self.metrics.drift_detected.inc()
-        for rejection in report.rejected:
-            self.metrics.gate_rejections.labels(function=rejection.function).inc()
-        converged = report.outcome in CONVERGED
         first_for_revision = False
-        if converged:
+        if report.outcome in CONVERGED:
             self.status.update(applied=revision)
             self.metrics.set_revision("applied", revision)
-            if revision is not None and revision.id not in self._converged_revisions:
-                first_for_revision = True
-                self._converged_revisions = {revision.id}  # only the latest matters
+            first_for_revision = revision is not None and revision.id not in self._converged
+            self._converged = {revision.id} if revision is not None else set()
         if report.ok:
             self._failures = 0
             self.metrics.last_success.set(now_wall)
@@ -387,9 +381,7 @@ class Worker:
             dry_run=self.config.dry_run,
             first_converged_for_revision=first_for_revision,
         )
-        self.metrics.consecutive_failures.set(self._failures)
-        self.metrics.drifted.set(1 if result.uncorrected_drift else 0)
-        self.metrics.stalled.set(1 if schedule is Next.STALL else 0)
+        observe_metrics(self.metrics, result, self._failures)
         self.status.update(**status_fields(result, self.status))
         set_conditions(self.status, result, self._standby())
         log_pass(result)
@@ -403,6 +395,4 @@ class Worker:
         self.status.update(suspended=suspended)
         self.metrics.suspended.set(1 if suspended else 0)
         if suspended:
-            self.status.set_condition(
-                "Reconciling", "False", "Suspended", "reconciliation is suspended"
-            )
+            self.status.set_condition("Reconciling", "False", "Suspended", "reconciliation is suspended")
