@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -31,7 +31,7 @@ def parse_duration(value: Any) -> float:
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
 
-def _default_state_dir() -> Path:
+def default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "reconciler"
 
@@ -63,7 +63,19 @@ class DaemonSettings(BaseSettings):
     # Where operators look.
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
-    state_dir: Path = Field(default_factory=_default_state_dir)  # holds the `suspend` flag file
+    state_dir: Path = Field(default_factory=default_state_dir)  # holds the `suspend` flag file
+    # POST /suspend, /resume, /reconcile need `Authorization: Bearer <token>`; without a
+    # token they are refused. The value only from the environment (a flag would show in
+    # `ps`), or a file (a mounted Secret, re-read when it changes).
+    api_token: SecretStr | None = None
+    api_token_file: Path | None = None
+    # Push-triggered reconcile: POST /hook/github|gitlab|generic signed with this secret.
+    webhook_secret: SecretStr | None = None
+    webhook_secret_file: Path | None = None
+    # Where notifications go (providers, and which events go to which): a YAML/JSON file.
+    notifications_file: Path | None = None
+    # A `pass.progress` log line this often while a pass runs (0: never).
+    progress_interval: Seconds = 10.0
 
     # Built-in git source (instead of a git-sync sidecar).
     git_url: str | None = None
@@ -97,6 +109,10 @@ class DaemonSettings(BaseSettings):
             raise ValueError("git_url needs git_dir (where the work tree is kept)")
         if self.sandbox and self.endpoint_url:
             raise ValueError("sandbox and endpoint_url exclude each other")
+        if self.api_token is not None and self.api_token_file is not None:
+            raise ValueError("set api_token or api_token_file, not both")
+        if self.webhook_secret is not None and self.webhook_secret_file is not None:
+            raise ValueError("set webhook_secret or webhook_secret_file, not both")
         if self.lease_duration < 1:
             raise ValueError("lease_duration must be >= 1s (it is renewed every third)")
         return self
@@ -134,10 +150,18 @@ class DaemonSettings(BaseSettings):
     def suspend_flag(self) -> Path:
         return self.state_dir / "suspend"
 
+    @property
+    def generated_token_file(self) -> Path:
+        """With --sandbox and no token configured, the daemon writes one here (0600)
+        and the client commands read it: a laptop demo works without configuring one."""
+        return self.state_dir / "api-token"
+
     def redacted(self) -> dict[str, Any]:
         """Every setting, printable: credentials in URLs are masked."""
         out: dict[str, Any] = {}
         for key, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                value = "***"
             if isinstance(value, Path):
                 value = str(value)
             if isinstance(value, str):

@@ -11,6 +11,7 @@ import click
 from reconciler import __version__
 from reconciler.cli import (
     apply,
+    daemon_cmds,
     iam_policy,
     import_cmd,
     plan,
@@ -56,3 +57,6 @@ for module in (
     validate, schema, plan, apply, run, sandbox, test_functions, import_cmd, smoke, iam_policy
 ):
     main.add_command(module.command)
+# Clients of a running daemon (its HTTP API).
+for client_command in daemon_cmds.COMMANDS:
+    main.add_command(client_command)

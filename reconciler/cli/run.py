@@ -69,6 +69,28 @@ def _opt(*names: str, **kwargs: Any) -> Callable[[Any], Any]:
     type=click.Path(path_type=Path),
     help="Holds the `suspend` flag file. [default ~/.local/state/reconciler]",
 )
+@_opt(
+    "--api-token-file",
+    type=click.Path(path_type=Path),
+    help="File holding the token POST /suspend, /resume, /reconcile require (or env "
+    "RECONCILER_API_TOKEN). Without one those endpoints are refused.",
+)
+@_opt(
+    "--webhook-secret-file",
+    type=click.Path(path_type=Path),
+    help="File holding the secret of POST /hook/github|gitlab|generic (or env "
+    "RECONCILER_WEBHOOK_SECRET). Without one webhooks are off.",
+)
+@_opt(
+    "--notifications-file",
+    type=click.Path(path_type=Path),
+    help="YAML/JSON file of notification providers and which events go to each.",
+)
+@_opt(
+    "--progress-interval",
+    metavar=_DURATION,
+    help="Log pass.progress this often while a pass runs (0: never). [default 10s]",
+)
 @_opt("--git-url", help="Built-in git source: clone/fetch this repository.")
 @_opt("--git-branch", help="Branch of the git source. [default main]")
 @_opt("--git-interval", metavar=_DURATION, help="Fetch this often. [default 15s]")
@@ -120,10 +142,12 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
     except ValidationError as exc:
         raise click.UsageError(_validation_message(exc)) from exc
 
-    log.info("daemon.config", **settings.redacted())
+    log.info("daemon.configured", **settings.redacted())
     from reconciler.aws.clients import AwsTarget
     from reconciler.daemon.app import LEDGER_FILE, Daemon, serve
+    from reconciler.daemon.auth import SecretError
     from reconciler.daemon.git_source import GitSyncError
+    from reconciler.daemon.notify import NotificationConfigError
     from reconciler.daemon.sandbox_mode import start_sandbox
 
     sandbox = start_sandbox(settings.sandbox_port, settings.region) if settings.sandbox else None
@@ -137,18 +161,27 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         if sandbox is not None
         else AwsTarget(region=settings.region, endpoint_url=settings.endpoint_url)
     )
-    runner = _runner(settings, target, settings.state_dir / LEDGER_FILE)
+    runner, clients = _runner(settings, target, settings.state_dir / LEDGER_FILE)
     lease = _lease_table(settings, target) if settings.leader_election else None
-    try:
-        daemon = Daemon(settings, runner, lease=lease)
-    except OSError as exc:  # e.g. the HTTP port is taken
-        log.error(
-            "daemon.http_failed", host=settings.http_host, port=settings.http_port, error=str(exc)
-        )
+
+    def stop_extras() -> None:
         if edge is not None:
             edge.stop()
         if sandbox is not None:
             sandbox.stop()
+
+    try:
+        daemon = Daemon(settings, runner, lease=lease, aws_clients=clients)
+    except (SecretError, NotificationConfigError) as exc:
+        stop_extras()
+        for line in str(exc).splitlines():
+            log.error("daemon.config_invalid", problem=line)
+        raise click.UsageError(str(exc)) from exc
+    except OSError as exc:  # e.g. the HTTP port is taken
+        log.error(
+            "daemon.http_failed", host=settings.http_host, port=settings.http_port, error=str(exc)
+        )
+        stop_extras()
         raise SystemExit(1) from exc
 
     def started(d: Daemon) -> None:
@@ -161,6 +194,8 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
             sandbox_url=sandbox.endpoint_url if sandbox else None,
             edge_url=edge.url if edge else None,
             suspended=d.worker.suspended,
+            api_token=d.api_token.source,
+            webhooks=d.webhooks is not None,
         )
         # For people at a terminal; a container's JSON log has it all in daemon.started.
         fmt = settings.log_format
@@ -180,8 +215,9 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
     raise SystemExit(code)
 
 
-def _runner(settings: DaemonSettings, target: Any, ledger_path: Path) -> Any:
-    """The engine with the daemon's settings, as the worker calls it."""
+def _runner(settings: DaemonSettings, target: Any, ledger_path: Path) -> tuple[Any, list[Any]]:
+    """The engine with the daemon's settings, as the worker calls it, and its boto3
+    clients (the daemon counts their calls)."""
     from reconciler.engine import EngineSettings, FileLedger, Reconciler, Scope
 
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -196,6 +232,7 @@ def _runner(settings: DaemonSettings, target: Any, ledger_path: Path) -> Any:
         ),
         ledger=FileLedger(ledger_path),
     )
+
     def run(dry_run: bool, *, confirm: Any = None, changed_only: bool = False) -> Any:
         return engine.run_pass(
             dry_run,
@@ -204,8 +241,7 @@ def _runner(settings: DaemonSettings, target: Any, ledger_path: Path) -> Any:
             scope=Scope.CHANGED if changed_only else Scope.FULL,
         )
 
-    run.engine = engine  # type: ignore[attr-defined]  # the daemon's metrics read its clients
-    return run
+    return run, engine.adapters.clients()
 
 
 def _lease_table(settings: DaemonSettings, target: Any) -> Any:
@@ -213,7 +249,7 @@ def _lease_table(settings: DaemonSettings, target: Any) -> Any:
 
     name = settings.lease_name or default_lease_name(*settings.lease_key)
     lease = LeaseTable(target, settings.lease_table, name, holder_identity())
-    log.info("leader.election", table=lease.table, lease=name, holder=lease.holder)
+    log.info("leader.configured", table=lease.table, lease=name, holder=lease.holder)
     return lease
 
 
@@ -226,7 +262,8 @@ def _banner(daemon: Any, sandbox_url: str | None, edge_url: str | None = None) -
         f"    route files     {daemon.routes_dir}   (edit one: a pass follows within a second)",
         f"    status          curl -s {http}/status",
         f"    metrics         curl -s {http}/metrics",
-        f"    suspend/resume  curl -XPOST {http}/suspend   |   touch {daemon.settings.suspend_flag}",
+        f"    client          reconciler status | suspend | resume | reconcile --wait   (--url {http})",
+        f"    suspend (file)  touch {daemon.settings.suspend_flag}",
     ]
     if sandbox_url:
         lines += [

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from dulwich import porcelain
 from dulwich.client import default_urllib3_manager, get_transport_and_path
+from dulwich.errors import NotGitRepository
 from dulwich.repo import Repo
 
 from reconciler.daemon.revision import Revision, commit_revision
@@ -53,6 +54,9 @@ class GitSource:
         self.interval = interval
         self._on_update = on_update
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a fetch now (webhook, POST /reconcile)
+        self._waiters: list[Callable[[], None]] = []
+        self._waiters_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="git-source", daemon=True)
         self.revision: Revision | None = None
         self.last_error: str | None = None
@@ -116,26 +120,59 @@ class GitSource:
             porcelain.clean(repo, str(self.work_tree))
             return commit_revision(repo, sha)
 
+    def has_checkout(self) -> bool:
+        """A work tree with a commit checked out (an earlier successful sync). A `.git`
+        alone is not one: a first clone that failed leaves an empty repository behind."""
+        try:
+            with Repo(str(self.work_tree)) as repo:
+                repo.head()
+                return True
+        except (NotGitRepository, KeyError, OSError):
+            return False
+
     def start(self) -> None:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def request_sync(self, then: Callable[[], None]) -> None:
+        """Fetch now (not at the next interval), then call `then` (whether the fetch
+        worked or not: the pass it requests reports a failed fetch in /status). Requests
+        that arrive while a fetch is queued share it."""
+        with self._waiters_lock:
+            self._waiters.append(then)
+        self._wake.set()
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sync()
-            except GitSyncError as exc:
-                # Keep the last good checkout and try again next interval: a flaky remote
-                # must not take the routing data down with it.
-                self.last_error = str(exc)
-                log.error("git.sync_failed", url=redact_url(self.url), error=str(exc))
-            except Exception as exc:  # the poller must outlive surprises too
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("git.sync_crashed", url=redact_url(self.url))
+        while True:
+            self._wake.wait(self.interval)
+            if self._stop.is_set():
+                return
+            self._wake.clear()
+            with self._waiters_lock:
+                waiters, self._waiters = self._waiters, []
+            self._sync_logged()
+            for then in waiters:
+                try:
+                    then()
+                except Exception:  # a waiter's bug must not stop the poller
+                    log.exception("git.waiter_failed")
+
+    def _sync_logged(self) -> None:
+        try:
+            self.sync()
+        except GitSyncError as exc:
+            # Keep the last good checkout and try again next interval: a flaky remote
+            # must not take the routing data down with it.
+            self.last_error = str(exc)
+            log.error("git.sync_failed", url=redact_url(self.url), error=str(exc))
+        except Exception as exc:  # the poller must outlive surprises too
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("git.sync_crashed", url=redact_url(self.url))
 
     def alive(self) -> bool:
         return self._thread.is_alive() or not self._thread.ident

@@ -80,6 +80,11 @@ class LeaseTable:
         self.name = name
         self.holder = holder
 
+    @property
+    def clients(self) -> tuple[Any, ...]:
+        """The boto3 client (the daemon counts its calls like the passes' ones)."""
+        return (self._ddb,)
+
     def ensure_table(self) -> bool:
         """Create the table (on demand, with TTL) unless it exists; True if created here."""
         try:

@@ -1,15 +1,62 @@
-"""Prometheus metrics of the daemon, in a registry of its own (no process-global state,
-so tests and several daemons in one process never share counters)."""
+"""Prometheus metrics of the daemon, in a registry of their own (no process-global state,
+so tests and several daemons in one process never share counters).
+
+Besides the pass metrics: Flux's condition gauge (`reconciler_condition{type,status}`,
+like `gotk_reconcile_condition`), AWS API calls by service and operation (daemon/
+aws_calls.py), the distributions' deployment status, notifications, webhooks and HTTP
+requests, and the standard `process_*` / `python_info` collectors.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from reconciler.daemon.revision import Revision
 from reconciler.engine.report import PassReport
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+CONDITION_STATUSES = ("True", "False", "Unknown")
+DISTRIBUTION_STATUSES = ("Deployed", "InProgress")
+
+
+class _StateCollector(Collector):
+    """A gauge with one series per possible state, 1 for the current one (Flux's
+    gotk_reconcile_condition shape): `read()` is asked at every scrape."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labels: tuple[str, str],
+        states: tuple[str, ...],
+        read: Callable[[], Iterable[tuple[str, str]]],
+    ) -> None:
+        self._name, self._doc, self._labels, self._states = name, documentation, labels, states
+        self.read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(self._name, self._doc, labels=list(self._labels))
+        for subject, current in self.read():
+            states = self._states if current in self._states else (*self._states, current)
+            for state in states:
+                family.add_metric([subject, state], 1.0 if state == current else 0.0)
+        yield family
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(self._name, self._doc, labels=list(self._labels))
 
 
 class DaemonMetrics:
@@ -64,7 +111,8 @@ class DaemonMetrics:
         )
         self.revision = Gauge(
             "reconciler_revision_info",
-            "Git revision of the route files last attempted / last applied (value is always 1).",
+            "Git revision of the route files last attempted / last applied (value is always 1); "
+            "<sha>-dirty when the files read differed from the commit.",
             ["state", "revision"],
             registry=r,
         )
@@ -94,6 +142,66 @@ class DaemonMetrics:
             "Times this replica became leader or stopped being leader.",
             registry=r,
         )
+        self.aws_calls = Counter(
+            "reconciler_aws_api_calls",
+            "AWS API calls made by passes, by service and operation (botocore's retries of "
+            "one call count once).",
+            ["service", "operation"],
+            registry=r,
+        )
+        self.aws_throttles = Counter(
+            "reconciler_aws_api_throttles",
+            "Attempts AWS answered with a throttling error, by service and operation.",
+            ["service", "operation"],
+            registry=r,
+        )
+        self.aws_errors = Counter(
+            "reconciler_aws_api_errors",
+            "AWS API calls that failed after botocore's retries, by service, operation and "
+            "error code.",
+            ["service", "operation", "code"],
+            registry=r,
+        )
+        self.notifications = Counter(
+            "reconciler_notifications",
+            "Notifications by provider, event and result (sent, failed after retries, "
+            "dropped because the provider's queue was full, skipped).",
+            ["provider", "event", "result"],
+            registry=r,
+        )
+        self.webhooks = Counter(
+            "reconciler_webhook_requests",
+            "Webhook deliveries by kind and result (accepted, ignored, pong, rejected, "
+            "disabled).",
+            ["kind", "result"],
+            registry=r,
+        )
+        self.http_requests = Counter(
+            "reconciler_http_requests",
+            "HTTP requests served, by endpoint and status code.",
+            ["endpoint", "code"],
+            registry=r,
+        )
+        self.conditions = _StateCollector(
+            "reconciler_condition",
+            "The daemon's conditions (Ready, Reconciling, Stalled, Leader): 1 for the current "
+            "status of each type, 0 for the others (Flux's gotk_reconcile_condition).",
+            ("type", "status"),
+            CONDITION_STATUSES,
+            lambda: (),
+        )
+        r.register(self.conditions)
+        self.distributions = _StateCollector(
+            "reconciler_distribution_status",
+            "Deployment status of each distribution the passes read or wrote, as CloudFront "
+            "last reported it (InProgress until every edge location has the change).",
+            ("distribution", "status"),
+            DISTRIBUTION_STATUSES,
+            lambda: (),
+        )
+        r.register(self.distributions)
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
         self._revisions: dict[str, str] = {}
 
     def observe_pass(self, report: PassReport, trigger: str) -> None:
@@ -110,8 +218,8 @@ class DaemonMetrics:
         if old is not None:
             self.revision.remove(state, old)
         if revision is not None:
-            self._revisions[state] = revision.sha
-            self.revision.labels(state=state, revision=revision.sha).set(1)
+            self._revisions[state] = revision.id
+            self.revision.labels(state=state, revision=revision.id).set(1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.daemon.revision import Revision
-from reconciler.engine.report import Outcome, PassReport
-
-# How many planned changes /status lists one by one; the counts always cover all.
-PLAN_SAMPLE = 50
+from reconciler.engine.report import Outcome
 
 
 def utc_iso(ts: float | None) -> str | None:
@@ -44,25 +40,6 @@ class Condition:
         }
 
 
-def plan_summary(report: PassReport) -> dict[str, Any] | None:
-    plan = report.plan
-    if plan is None:
-        return None
-    by_kind = Counter(c.address.kind.value for c in plan.changes)
-    return {
-        "changes": len(plan.changes),
-        "byAction": {a.value: n for a, n in sorted(plan.counts().items())},
-        "byKind": dict(sorted(by_kind.items())),
-        "items": [
-            f"{c.action.value} {c.address}" + (f" ({c.reason})" if c.reason else "")
-            for c in plan.changes[:PLAN_SAMPLE]
-        ],
-        "violations": [v.message for v in plan.violations],
-        "errors": [f"{e.address}: {e.message}" for e in plan.errors],
-        "desiredDigest": plan.desired_digest or report.desired_digest,
-    }
-
-
 @dataclass
 class StatusBoard:
     dry_run: bool
@@ -72,6 +49,9 @@ class StatusBoard:
     suspended: bool = False
     running_since: float | None = None  # monotonic
     running_trigger: str | None = None
+    running_pass: int | None = None
+    running_started_at: float | None = None  # wall clock
+    running_request: int | None = None
     passes: int = 0
     last_pass: dict[str, Any] | None = None
     last_outcome: Outcome | None = None
@@ -84,6 +64,10 @@ class StatusBoard:
     retry: dict[str, Any] | None = None
     last_rejection: dict[str, Any] | None = None
     next_resync_at: float | None = None  # wall clock
+    # The latest reconcile request a finished pass took up, and that pass (`reconcile
+    # --wait` polls this); `pending_request` is the newest one not taken up yet.
+    requests: dict[str, Any] | None = None
+    pending_request: int | None = None
 
     def __post_init__(self) -> None:
         now = _now()
@@ -107,6 +91,11 @@ class StatusBoard:
                 setattr(self, key, value)
 
     # --- reads (any thread) -----------------------------------------------------------
+
+    def condition_states(self) -> list[tuple[str, str]]:
+        """(type, status) of every condition, for the reconciler_condition gauge."""
+        with self._lock:
+            return [(c.type, c.status) for c in self._conditions.values()]
 
     def condition(self, kind: str) -> Condition:
         with self._lock:
@@ -138,7 +127,12 @@ class StatusBoard:
                 "passes": self.passes,
                 "running": None
                 if self.running_since is None
-                else {"trigger": self.running_trigger},
+                else {
+                    "trigger": self.running_trigger,
+                    "pass": self.running_pass,
+                    "startedTime": utc_iso(self.running_started_at),
+                    "request": self.running_request,
+                },
                 "lastPass": self.last_pass,
                 "lastSuccessTime": utc_iso(self.last_success_at),
                 "lastError": self.last_error,
@@ -147,6 +141,7 @@ class StatusBoard:
                 "retry": self.retry,
                 "lastRejection": self.last_rejection,
                 "nextResyncTime": utc_iso(self.next_resync_at),
+                "requests": {**(self.requests or {"lastHandled": None}), "pending": self.pending_request},
             }
 
 

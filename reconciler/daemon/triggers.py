@@ -17,7 +17,8 @@ class Trigger(StrEnum):
     CHANGE = "change"  # route files or edge function sources changed
     RESYNC = "resync"  # periodic full pass: catches drift and missed events
     RETRY = "retry"  # back-off after a failed pass
-    MANUAL = "manual"  # POST /reconcile
+    MANUAL = "manual"  # POST /reconcile (after fetching the git source, if there is one)
+    WEBHOOK = "webhook"  # a signed push notification (after fetching the git source)
     RESUME = "resume"  # suspension lifted: whatever changed meanwhile
 
 

@@ -12,17 +12,27 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import Any, Protocol
 
 import structlog
 
-from reconciler.aws.errors import ErrorClass
+from reconciler.core.errors import ErrorClass
 from reconciler.core.model import Plan
 from reconciler.daemon.backoff import Backoff
 from reconciler.daemon.metrics import DaemonMetrics
+from reconciler.daemon.reporting import (
+    CONVERGED,
+    Next,
+    PassResult,
+    log_pass,
+    next_step,
+    observe_metrics,
+    rev_fields,
+    set_conditions,
+    status_fields,
+)
 from reconciler.daemon.revision import Revision
-from reconciler.daemon.status import StatusBoard, plan_summary, utc_iso
+from reconciler.daemon.status import StatusBoard
 from reconciler.daemon.triggers import Schedule, Trigger
 from reconciler.engine.report import Outcome, PassReport
 
@@ -42,27 +52,10 @@ class Runner(Protocol):
     ) -> PassReport: ...
 
 
-class _Next(Enum):
-    """What the error class of a pass schedules (kopf's Outcome, Flux's Result)."""
-
-    WAIT = "wait"  # converged or dry-run: the next change or resync
-    BACK_OFF = "back-off"  # retryable or conflict: retry after a growing delay
-    STALL = "stall"  # fatal, invalid, refused: nothing until the input changes
-
-
-def _schedule_of(report: PassReport) -> _Next:
-    if report.outcome in (Outcome.INVALID, Outcome.REFUSED):
-        return _Next.STALL
-    if report.outcome is not Outcome.FAILED:
-        return _Next.WAIT
-    if report.error_class is ErrorClass.FATAL:
-        return _Next.STALL
-    return _Next.BACK_OFF
-
 log = structlog.get_logger("reconciler.daemon")
 
-CONVERGED = frozenset({Outcome.APPLIED, Outcome.NO_CHANGES})
-LOGGED_ERRORS = 20
+# Told about every finished pass (notifications); must not block (they enqueue).
+PassListener = Callable[[PassResult], None]
 
 
 @dataclass(frozen=True)
@@ -117,6 +110,13 @@ class Worker:
         self._finished = 0
         self._failures = 0
         self._stalled = False
+        self._failing = False
+        self._listeners: list[PassListener] = []
+        # Reconcile requests (POST /reconcile, webhooks) carry increasing ids; a pass takes
+        # up every id pending when it starts (`reconcile --wait` polls for it).
+        self._pending_request: int | None = None
+        self._converged: set[str] = set()  # the revision last converged on
+        self._current: tuple[int, float, str, Revision | None] | None = None
 
     # --- control (any thread) ---------------------------------------------------------
 
@@ -135,12 +135,24 @@ class Worker:
             self._schedule.note_change(self._clock())
             self._cond.notify_all()
 
-    def request(self, trigger: Trigger = Trigger.MANUAL) -> None:
+    def request(self, trigger: Trigger = Trigger.MANUAL, request_id: int | None = None) -> None:
         with self._cond:
             if self._stopping:
                 return
             self._schedule.request(trigger)
+            if request_id is not None:
+                self._pending_request = max(self._pending_request or 0, request_id)
             self._cond.notify_all()
+        if request_id is not None:
+            self.status.update(pending_request=request_id)
+
+    def add_listener(self, listener: PassListener) -> None:
+        self._listeners.append(listener)
+
+    def running(self) -> tuple[int, float, str, Revision | None] | None:
+        """(pass number, monotonic start, trigger, revision) of the pass running now."""
+        with self._cond:
+            return self._current
 
     def set_suspended(self, suspended: bool, why: str) -> None:
         with self._cond:
@@ -228,21 +240,30 @@ class Worker:
                 self._schedule.pass_started(now)
                 self._running_since = now
                 next_resync = self._schedule.next_resync
+                request, self._pending_request = self._pending_request, None
+                number = self._finished + 1
             self.status.update(
                 running_since=now,
                 running_trigger=trigger.value,
+                running_pass=number,
+                running_started_at=time.time(),
+                running_request=request,
+                pending_request=None,
                 next_resync_at=None if next_resync is None else time.time() + next_resync - now,
             )
             try:
-                self._run_pass(trigger)
+                self._run_pass(number, trigger, request, now)
             except Exception:  # the loop must outlive any bug in recording a pass
-                log.exception("daemon.pass_bookkeeping_failed")
+                log.exception("pass.bookkeeping_failed")
             finally:
                 with self._cond:
                     self._running_since = None
+                    self._current = None
                     self._finished += 1
                     self._cond.notify_all()
-                self.status.update(running_since=None, running_trigger=None)
+                self.status.update(
+                    running_since=None, running_trigger=None, running_pass=None, running_request=None
+                )
                 self.metrics.pass_running.set(0)
 
     def _wait_for_due(self) -> Trigger | None:
@@ -267,20 +288,31 @@ class Worker:
             self._cond.wait(timeout=due.wait)
         return None
 
-    def _run_pass(self, trigger: Trigger) -> None:
+    def _run_pass(self, number: int, trigger: Trigger, request: int | None, started: float) -> None:
         revision = self._revision_of()
+        with self._cond:
+            self._current = (number, started, trigger.value, revision)
         self.status.update(attempted=revision)
         self.metrics.set_revision("attempted", revision)
         self.metrics.pass_running.set(1)
         self.status.set_condition(
             "Reconciling", "True", "Progressing", f"pass triggered by {trigger}"
         )
-        fields = _rev_fields("revision", revision)
+        fields = rev_fields(revision)
         structlog.contextvars.bind_contextvars(**fields)
         try:
-            log.info("pass.started", trigger=trigger.value, dry_run=self.config.dry_run)
+            log.info(
+                "pass.started",
+                trigger=trigger.value,
+                dry_run=self.config.dry_run,
+                pass_number=number,
+                request_id=request,
+                dirty=revision.dirty if revision else None,
+            )
+            # Only a change of the route files may observe just what it touched; resyncs,
+            # retries, webhooks and an operator's request observe everything.
             report = self._call(changed_only=trigger is Trigger.CHANGE)
-            self._record(report, trigger, revision)
+            self._record(number, report, trigger, revision, request)
         finally:
             structlog.contextvars.unbind_contextvars(*fields)
 
@@ -308,187 +340,67 @@ class Worker:
             report = replace(report, duration_seconds=time.monotonic() - started)
         return report
 
-    def _record(self, report: PassReport, trigger: Trigger, revision: Revision | None) -> None:
+    def _record(
+        self,
+        number: int,
+        report: PassReport,
+        trigger: Trigger,
+        revision: Revision | None,
+        request: int | None,
+    ) -> None:
         now_wall = time.time()
-        outcome = report.outcome
-        uncorrected = [d for d in report.drift if not d.corrected]
-        summary = plan_summary(report)
-
-        self.metrics.observe_pass(report, trigger.value)
-        if report.drift:
-            self.metrics.drift_detected.inc()
-        for rejection in report.rejected:
-            self.metrics.gate_rejections.labels(function=rejection.function).inc()
-        if outcome in CONVERGED:
+        first_for_revision = False
+        if report.outcome in CONVERGED:
             self.status.update(applied=revision)
             self.metrics.set_revision("applied", revision)
+            first_for_revision = revision is not None and revision.id not in self._converged
+            self._converged = {revision.id} if revision is not None else set()
         if report.ok:
             self._failures = 0
             self.metrics.last_success.set(now_wall)
             self.status.update(last_success_at=now_wall)
 
-        schedule = _schedule_of(report)
+        schedule = next_step(report)
         retry_in: float | None = None
         with self._cond:
-            self._stalled = schedule is _Next.STALL
-            if schedule is _Next.BACK_OFF:
+            was_stalled, was_failing = self._stalled, self._failing
+            self._stalled = schedule is Next.STALL
+            self._failing = not report.ok
+            if schedule is Next.BACK_OFF:
                 self._failures += 1
                 retry_in = max(self._backoff.delay(self._failures), report.retry_after or 0.0)
                 self._schedule.retry_after(self._clock(), retry_in)
             self._cond.notify_all()
-        if schedule is _Next.STALL:
+        failures = self._failures
+        if schedule is Next.STALL:
             self._failures = 0
-        self.metrics.consecutive_failures.set(self._failures)
-        self.metrics.drifted.set(1 if uncorrected else 0)
-        self.metrics.stalled.set(1 if schedule is _Next.STALL else 0)
-
-        last_pass = {
-            "outcome": outcome.value,
-            "trigger": trigger.value,
-            "finishedTime": utc_iso(now_wall),
-            "durationSeconds": round(report.duration_seconds, 3),
-            "desiredDigest": report.desired_digest,
-            "applied": len(report.applied),
-            "writeCalls": report.write_calls,
-            "calls": dict(report.calls),
-            "conflicts": report.conflicts,
-            "errors": list(report.errors[:LOGGED_ERRORS]),
-            "errorClass": report.error_class.value if report.error_class else None,
-            "reason": report.reason or None,
-            "notes": list(report.notes),
-        }
-        fields: dict[str, Any] = {
-            "passes": self.status.passes + 1,
-            "last_pass": last_pass,
-            "last_outcome": outcome,
-            "retry": None
-            if retry_in is None
-            else {"failures": self._failures, "nextAttemptTime": utc_iso(now_wall + retry_in)},
-        }
-        if summary is not None:
-            fields["last_plan"] = summary
-        if not report.ok:
-            fields["last_error"] = {
-                "outcome": outcome.value,
-                "errorClass": last_pass["errorClass"],
-                "reason": report.reason,
-                "errors": list(report.errors[:LOGGED_ERRORS]),
-                "time": utc_iso(now_wall),
-                "revision": revision.as_dict() if revision else None,
-            }
-        if report.rejected:
-            fields["last_rejection"] = {
-                "time": utc_iso(now_wall),
-                "revision": revision.as_dict() if revision else None,
-                "rejected": [r.as_dict() for r in report.rejected],
-            }
-        if report.drift:
-            fields["drift"] = {
-                "detected": bool(uncorrected),
-                "corrected": not uncorrected,
-                "lastDetectedTime": utc_iso(now_wall),
-                "changes": len(report.drift),
-                "items": [d.as_dict() for d in report.drift[:LOGGED_ERRORS]],
-                "passes": self.status.drift.get("passes", 0) + 1,
-            }
-        elif outcome in CONVERGED:
-            fields["drift"] = {**self.status.drift, "detected": False}
-        self.status.update(**fields)
-        self._set_conditions(report, bool(uncorrected), retry_in, schedule)
-        self._log(report, trigger, summary, retry_in)
-
-    def _set_conditions(
-        self, report: PassReport, drifted: bool, retry_in: float | None, schedule: _Next
-    ) -> None:
-        outcome = report.outcome
-        first_error = report.errors[0] if report.errors else ""
-        set_ = self.status.set_condition
-        if self._standby():  # the lease went during this pass: nothing more runs here
-            set_("Reconciling", "False", "Standby", "another replica holds the lease")
-        elif schedule is _Next.BACK_OFF:
-            set_("Reconciling", "True", "RetryScheduled", f"retrying in {retry_in:.1f}s")
-        elif schedule is _Next.STALL:
-            set_(
-                "Reconciling",
-                "False",
-                "Stalled",
-                "waiting for the route files or revision to change, or POST /reconcile",
-            )
-        else:
-            set_("Reconciling", "False", "Idle", "waiting for a change or the next resync")
-        if drifted:
-            set_(
-                "Ready",
-                "False",
-                "DriftDetected",
-                "live state differs from the route files; self-heal is off",
-            )
-        elif outcome is Outcome.APPLIED:
-            set_("Ready", "True", "Applied", f"{len(report.applied)} changes applied")
-        elif outcome is Outcome.NO_CHANGES:
-            set_("Ready", "True", "UpToDate", "live state matches the route files")
-        elif outcome is Outcome.PLANNED:
-            set_("Ready", "True", "Planned", "dry-run: changes planned, nothing written")
-        elif outcome is Outcome.INVALID:
-            set_("Ready", "False", "InvalidRouteFiles", first_error)
-        elif outcome is Outcome.REFUSED:
-            set_("Ready", "False", "PlanRefused", first_error or _plan_problem(report))
-        else:
-            set_("Ready", "False", report.reason or "ApplyFailed", first_error)
-        if schedule is _Next.STALL:
-            set_("Stalled", "True", report.reason or outcome.value, first_error or _plan_problem(report))
-        else:
-            set_("Stalled", "False", "Progressing" if schedule is _Next.BACK_OFF else "Healthy", "")
-
-    def _log(
-        self,
-        report: PassReport,
-        trigger: Trigger,
-        summary: dict[str, Any] | None,
-        retry_in: float | None,
-    ) -> None:
-        fields: dict[str, Any] = {
-            "outcome": report.outcome.value,
-            "trigger": trigger.value,
-            "duration_seconds": round(report.duration_seconds, 3),
-            "applied": len(report.applied),
-            "write_calls": report.write_calls,
-        }
-        if summary is not None:
-            fields["plan"] = {k: summary[k] for k in ("changes", "byAction", "byKind")}
-            if report.outcome is Outcome.PLANNED:
-                fields["plan_items"] = summary["items"]
-        if report.errors:
-            fields["errors"] = list(report.errors[:LOGGED_ERRORS])
-            fields["error_class"] = report.error_class.value if report.error_class else None
-            fields["reason"] = report.reason
-        if retry_in is not None:
-            fields["retry_in_seconds"] = round(retry_in, 2)
-            fields["consecutive_failures"] = self._failures
-        for drift in report.drift:
-            log.warning("drift.detected", **drift.as_dict())
-        if report.ok:
-            log.info("pass.finished", **fields)
-        else:
-            log.error("pass.finished", **fields)
+        result = PassResult(
+            number=number,
+            report=report,
+            trigger=trigger,
+            revision=revision,
+            next=schedule,
+            retry_in=retry_in,
+            failures=failures,
+            was_stalled=was_stalled,
+            was_failing=was_failing,
+            request=request,
+            finished_at=now_wall,
+            dry_run=self.config.dry_run,
+            first_converged_for_revision=first_for_revision,
+        )
+        observe_metrics(self.metrics, result, self._failures)
+        self.status.update(**status_fields(result, self.status))
+        set_conditions(self.status, result, self._standby())
+        log_pass(result)
+        for listener in self._listeners:
+            try:
+                listener(result)
+            except Exception:  # a listener's bug must not stop the worker
+                log.exception("pass.listener_failed", listener=getattr(listener, "__name__", "?"))
 
     def _publish_suspended(self, suspended: bool) -> None:
         self.status.update(suspended=suspended)
         self.metrics.suspended.set(1 if suspended else 0)
         if suspended:
-            self.status.set_condition(
-                "Reconciling", "False", "Suspended", "reconciliation is suspended"
-            )
-
-
-def _plan_problem(report: PassReport) -> str:
-    if report.plan is None:
-        return ""
-    problems = [v.message for v in report.plan.violations] + [e.message for e in report.plan.errors]
-    return problems[0] if problems else ""
-
-
-def _rev_fields(prefix: str, revision: Revision | None) -> dict[str, str]:
-    if revision is None:
-        return {}
-    return {prefix: revision.sha, f"{prefix}_subject": revision.subject}
+            self.status.set_condition("Reconciling", "False", "Suspended", "reconciliation is suspended")

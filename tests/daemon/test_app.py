@@ -23,10 +23,14 @@ from reconciler.settings import DaemonSettings, redact_url
 from tests.daemon.scripted import FileDigestRunner
 
 REPO = Path(__file__).resolve().parents[2]
+TOKEN = "test-api-token-0001"
 
 
-def http(method: str, url: str) -> tuple[int, str]:
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+def http(method: str, url: str, token: str | None = TOKEN) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(
+        url, method=method, data=b"" if method == "POST" else None, headers=headers
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.read().decode()
@@ -68,6 +72,7 @@ def make(tmp_path: Path, daemons: list[Daemon], **settings: Any) -> tuple[Daemon
         "http_port": 0,
         "debounce": 0.05,
         "resync_interval": 0,
+        "api_token": TOKEN,
         **settings,
     }
     s = DaemonSettings(**values)
@@ -203,6 +208,7 @@ def test_git_source_commits_drive_passes_and_revisions(
         http_port=0,
         debounce=0.05,
         resync_interval=0,
+        api_token=TOKEN,
     )
     runner = FileDigestRunner(s.resolved_routes_dir)
     daemon = Daemon(s, runner)
@@ -211,7 +217,12 @@ def test_git_source_commits_drive_passes_and_revisions(
     first = git("rev-parse", "HEAD", cwd=author)
     assert daemon.worker.wait_for_passes(1, 5)
     status = daemon.status_json()
-    assert status["lastAppliedRevision"] == {"sha": first, "subject": "first routes"}
+    assert status["lastAppliedRevision"] == {
+        "revision": first,
+        "sha": first,
+        "subject": "first routes",
+        "dirty": False,
+    }
 
     (author / "routes" / "tiers.yaml").write_text("entries: {standard: b}\n")
     git("commit", "--quiet", "-am", "standard moves to b", cwd=author)
@@ -234,6 +245,30 @@ def test_git_clone_failure_is_reported_with_redacted_url(tmp_path: Path) -> None
     with pytest.raises(GitSyncError) as err:
         source.sync()
     assert "s3cret" not in str(err.value)
+
+
+def test_a_first_clone_that_failed_is_not_a_checkout_to_fall_back_on(tmp_path: Path) -> None:
+    """The failed fetch leaves an empty repository (`.git`) behind; the daemon must still
+    refuse to start (exit 1) instead of reconciling a folder without route files."""
+    from reconciler.daemon.git_source import GitSyncError
+
+    s = DaemonSettings(
+        git_url="http://127.0.0.1:9/x.git",
+        git_dir=tmp_path / "checkout",
+        state_dir=tmp_path / "state",
+        http_port=0,
+    )
+    daemon = Daemon(s, FileDigestRunner(s.resolved_routes_dir), http=False)
+    with pytest.raises(GitSyncError):
+        daemon.start()
+    assert (tmp_path / "checkout" / ".git").exists()
+    assert daemon.git is not None and not daemon.git.has_checkout()
+    bare, _ = bare_repo_with_routes(tmp_path)
+    from reconciler.daemon.git_source import GitSource
+
+    good = GitSource(str(bare), "main", tmp_path / "good", 1)
+    good.sync()
+    assert good.has_checkout()
 
 
 def test_settings_from_environment_and_redaction(monkeypatch: pytest.MonkeyPatch) -> None:

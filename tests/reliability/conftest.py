@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from botocore.retries import standard
-from reconciler.passes import Reconciler
 
 from reconciler.aws.clients import AwsTarget
+from reconciler.engine import Reconciler
 from reconciler.sandbox import cloudfront_functions as sandbox_cff
 from reconciler.sandbox.seed import seed
 

@@ -3,12 +3,15 @@ earlier phases produced that later ones need (a store's ARN, a published version
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
-from reconciler.core.model import Change
+from reconciler.core.attribute_values import plain_item
+from reconciler.core.model import Change, ResourceKind
 from reconciler.engine.gate import GateSettings
 from reconciler.engine.ledger import Ledger
 from reconciler.engine.observe import Adapters
@@ -42,12 +45,25 @@ class ApplyContext:
                 self.kvs_etags[name] = store.etag
 
     def applied(self, change: Change, *operations: str) -> None:
-        """One change landed: record it and log it (address, action, kind; never values)."""
+        """One change landed: record it and log it with its values before and after
+        (route values are not secrets: origins, tenants, code hashes; long ones cut)."""
         self.changes.record(change, *operations)
         log.info(
             "change.applied",
             address=str(change.address),
             action=change.action.value,
             kind=change.address.kind.value,
+            before=_logged(change, change.before),
+            after=_logged(change, change.after),
             calls=list(operations),
         )
+
+
+LOGGED_VALUE_CHARS = 1000
+
+
+def _logged(change: Change, value: Any) -> Any:
+    if change.address.kind is ResourceKind.TABLE_ITEM and isinstance(value, dict):
+        value = plain_item(value)
+    text = json.dumps(value, sort_keys=True, default=str)
+    return value if len(text) <= LOGGED_VALUE_CHARS else text[:LOGGED_VALUE_CHARS] + "..."
