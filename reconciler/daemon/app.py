@@ -140,10 +140,16 @@ class Daemon:
             )
             self.http = HttpServer(settings.http_host, settings.http_port, app)
 
-    def _counted(self, dry_run: bool, *, confirm: Callable[[Plan], bool] | None = None) -> PassReport:
+    def _counted(
+        self,
+        dry_run: bool,
+        *,
+        confirm: Callable[[Plan], bool] | None = None,
+        changed_only: bool = False,
+    ) -> PassReport:
         """The runner, with the AWS call count at its start (for the heartbeat)."""
         self._calls_at_start = self.aws.count
-        return self._runner(dry_run, confirm=confirm)
+        return self._runner(dry_run, confirm=confirm, changed_only=changed_only)
 
     # --- lifecycle --------------------------------------------------------------------
 
