@@ -123,9 +123,9 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
         raise SystemExit(EXIT_NOT_IMPLEMENTED) from exc
 
     from reconciler.aws.clients import AwsTarget
+    from reconciler.cli.sandbox_mode import start_sandbox
     from reconciler.daemon.app import Daemon, serve
     from reconciler.daemon.git_source import GitSyncError
-    from reconciler.daemon.sandbox_mode import start_sandbox
 
     sandbox = start_sandbox(settings.sandbox_port, settings.region) if settings.sandbox else None
     edge = None

@@ -23,6 +23,9 @@ _HOST_SERVICE = re.compile(
     r"^(?:\d{12}\.)?(?P<svc>[a-z0-9-]+)\.(?:[a-z0-9-]+\.)?(?:amazonaws\.com|api\.aws)"
 )
 _LABEL = re.compile(r"\{([^}]+)\}")
+# GetFunction's presigned Code.Location on the sandbox (awslambda/code_location.py): an
+# S3 GetObject of the bucket AWS keeps Lambda packages in.
+CODE_PATH = re.compile(r"^/awslambda-[a-z0-9-]+-tasks/snapshots/\d{12}/[^/]+$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,10 @@ class Route:
 class ServiceShape:
     protocol: str
     routes: tuple[Route, ...]
+
+
+def code_download(raw_path: str) -> tuple[str, str] | None:
+    return ("s3", "GetObject") if CODE_PATH.match(raw_path) else None
 
 
 def signature_of(authorization: str | None) -> tuple[str, str | None, str | None]:
@@ -116,6 +123,28 @@ def shape_of(service: str) -> ServiceShape | None:
         )
     routes.sort(key=lambda r: -r.specificity)
     return ServiceShape(protocol=protocol, routes=tuple(routes))
+
+
+@functools.cache
+def error_shape(service: str, code: str) -> tuple[int, str] | None:
+    """(HTTP status, documentation text) of an error the service's model declares."""
+    from botocore.exceptions import UnknownServiceError
+
+    with _model_lock:
+        try:
+            model = _session().get_service_model(service)
+        except UnknownServiceError:
+            return None
+    for shape in model.error_shapes:
+        if code in (shape.name, getattr(shape, "error_code", None)):
+            meta = shape.metadata
+            status = int(
+                (meta.get("error") or {}).get("httpStatusCode")
+                or (500 if meta.get("fault") else 400)
+            )
+            text = re.sub(r"<[^>]+>", "", shape.documentation or "").strip()
+            return status, " ".join(text.split())
+    return None
 
 
 def operation_of(

@@ -78,21 +78,20 @@ def edit_code(folder: Path, old: str, new: str) -> None:
 
 def test_first_pass_creates_tests_publishes_then_converges(
     adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter,
-    no_testfunction_runner: None,
 ) -> None:  # fmt: skip
     fn = desired(tier_folder, kvs_arn)
-    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder))
+    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder, max_compute_utilization=LENIENT))
 
     assert [c.action for c in changes] == [Action.CREATE, Action.PUBLISH]
     assert wire.writes() == {"cloudfront:CreateFunction": 1, "cloudfront:PublishFunction": 1}
     assert result.tests.offline.startswith("passed (15 cases)")
-    assert result.tests.testfunction.startswith("unavailable")  # the sandbox has no runner here
+    assert result.tests.testfunction == "passed (3 events)"  # the sandbox runs the real code
     seen = adapter.observe(NAME)
     assert seen.live is not None and seen.live.code_sha256 == fn.code_sha256
     assert seen.live.config == fn.config
 
     wire.mark()
-    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder))
+    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     assert changes == () and result.writes == []
     assert wire.writes() == {}
 
@@ -113,7 +112,6 @@ def test_live_is_absent_before_the_first_publish(
 
 def test_code_change_is_one_update_and_one_publish(
     adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter,
-    testfunction_runner: None,
 ) -> None:  # fmt: skip
     tests = FunctionTests(tier_folder, max_compute_utilization=LENIENT)
     reconcile(adapter, desired(tier_folder, kvs_arn), tests)
@@ -125,7 +123,7 @@ def test_code_change_is_one_update_and_one_publish(
     assert [c.action for c in changes] == [Action.UPDATE, Action.PUBLISH]
     assert changes[0].reason == "DEVELOPMENT code differs"
     assert wire.writes() == {"cloudfront:UpdateFunction": 1, "cloudfront:PublishFunction": 1}
-    # TestFunction really ran the DEVELOPMENT code (Node runner registered in the sandbox).
+    # TestFunction really ran the DEVELOPMENT code (the sandbox runs it in Node).
     assert result.tests.testfunction == "passed (3 events)"
     assert wire.calls()["cloudfront:TestFunction"] == 3
     assert stage(adapter.observe(NAME).live).code_sha256 == fn.code_sha256
@@ -133,12 +131,11 @@ def test_code_change_is_one_update_and_one_publish(
 
 def test_config_change_updates_and_publishes(
     adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter,
-    no_testfunction_runner: None,
 ) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
+    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     wire.mark()
     changes, _ = reconcile(
-        adapter, desired(tier_folder, kvs_arn, comment="v2"), FunctionTests(tier_folder)
+        adapter, desired(tier_folder, kvs_arn, comment="v2"), FunctionTests(tier_folder, max_compute_utilization=LENIENT)
     )
     assert changes[0].reason == "DEVELOPMENT comment differs"
     assert wire.writes() == {"cloudfront:UpdateFunction": 1, "cloudfront:PublishFunction": 1}
@@ -146,9 +143,8 @@ def test_config_change_updates_and_publishes(
 
 def test_failing_offline_test_publishes_nothing(
     adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path, wire: WireCounter,
-    no_testfunction_runner: None,
 ) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
+    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     live_before = adapter.observe(NAME).live
     # A regression: the default tier now looks itself up, so "basic" no longer stays on
     # the default origin (the function's own test 05 expects it to).
@@ -157,7 +153,7 @@ def test_failing_offline_test_publishes_nothing(
 
     wire.mark()
     with pytest.raises(FunctionTestFailed) as failed:
-        reconcile(adapter, fn, FunctionTests(tier_folder))
+        reconcile(adapter, fn, FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     assert classify(failed.value) is ErrorClass.FATAL
     assert any("basic-tier" in p for p in failed.value.problems), failed.value.problems
     assert wire.writes() == {"cloudfront:UpdateFunction": 1}  # DEVELOPMENT only
@@ -179,7 +175,6 @@ def small_function(folder: Path, code: str, expect: dict[str, Any]) -> Path:
 
 def test_function_error_in_testfunction_publishes_nothing(
     adapter: CloudFrontFunctionsAdapter, tmp_path: Path, wire: WireCounter,
-    testfunction_runner: None,
 ) -> None:  # fmt: skip
     # Its own test expects the throw, so the offline suite passes; TestFunction on AWS
     # reports FunctionErrorMessage, and code that throws at the edge is never published.
@@ -201,7 +196,6 @@ def test_function_error_in_testfunction_publishes_nothing(
 
 def test_compute_utilization_above_threshold_publishes_nothing(
     adapter: CloudFrontFunctionsAdapter, tmp_path: Path, wire: WireCounter,
-    testfunction_runner: None,
 ) -> None:  # fmt: skip
     folder = small_function(
         tmp_path / "spinner",
@@ -217,7 +211,7 @@ def test_compute_utilization_above_threshold_publishes_nothing(
 
 def test_no_offline_tests_is_logged_as_skipped_never_passed(
     adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path,
-    testfunction_runner: None, capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     _, result = reconcile(
         adapter,
@@ -233,15 +227,14 @@ def test_source_folder_must_hold_the_code_being_published(
 ) -> None:
     fn = replace(desired(tier_folder, kvs_arn), code=b"function handler(e) { return e.request; }")
     with pytest.raises(Exception, match="not the code being published"):
-        reconcile(adapter, fn, FunctionTests(tier_folder))
+        reconcile(adapter, fn, FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     assert "cloudfront:PublishFunction" not in wire.writes()
 
 
 def test_stale_development_etag_is_a_conflict(
     aws: Any, adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path,
-    no_testfunction_runner: None,
 ) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
+    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     seen = adapter.observe(NAME)
     # Someone else writes DEVELOPMENT after our read.
     cf = aws.client("cloudfront")
@@ -253,16 +246,15 @@ def test_stale_development_etag_is_a_conflict(
     fn = desired(tier_folder, kvs_arn)
     changes = plan_functions(DesiredFunctions(cloudfront=(fn,)), ObservedFunctions({NAME: seen}))
     with pytest.raises(ConflictError) as conflict:
-        adapter.apply(fn, seen, changes, FunctionTests(tier_folder))
+        adapter.apply(fn, seen, changes, FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     assert classify(conflict.value) is ErrorClass.CONFLICT
     assert conflict.value.code == "PreconditionFailed"
 
 
 def test_publish_needs_the_development_etag_not_the_live_one(
     adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path,
-    no_testfunction_runner: None,
 ) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
+    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     seen = adapter.observe(NAME)
     new_etag = adapter.update(
         replace(desired(tier_folder, kvs_arn), comment="v2"), stage(seen.development).etag
@@ -276,18 +268,18 @@ def test_publish_needs_the_development_etag_not_the_live_one(
 
 def test_pass_interrupted_before_publish_resumes_with_only_the_publish(
     aws: Any, adapter: CloudFrontFunctionsAdapter, kvs_arn: str, tier_folder: Path,
-    wire: WireCounter, no_testfunction_runner: None,
+    wire: WireCounter,
 ) -> None:  # fmt: skip
-    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder))
+    reconcile(adapter, desired(tier_folder, kvs_arn), FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     edit_code(tier_folder, "// tier-router:", "// tier-router (v4):")
     fn = desired(tier_folder, kvs_arn)
     aws.server.hooks.inject("cloudfront", "PublishFunction", kind="unavailable", count=1)
     with pytest.raises(Exception) as failed:
-        reconcile(adapter, fn, FunctionTests(tier_folder))
+        reconcile(adapter, fn, FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     assert classify(failed.value) is ErrorClass.RETRYABLE
 
     wire.mark()
-    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder))
+    changes, result = reconcile(adapter, fn, FunctionTests(tier_folder, max_compute_utilization=LENIENT))
     assert [c.action for c in changes] == [Action.PUBLISH]  # DEVELOPMENT is already right
     assert wire.writes() == {"cloudfront:PublishFunction": 1}
     assert result.tests.offline.startswith("passed")  # tested again before publishing

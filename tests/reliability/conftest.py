@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +8,6 @@ from botocore.retries import standard
 
 from reconciler.aws.clients import AwsTarget
 from reconciler.passes import Reconciler
-from reconciler.sandbox import cloudfront_functions as sandbox_cff
 from reconciler.sandbox.seed import seed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,17 +28,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def no_function_runner() -> Iterator[None]:
-    """TestFunction answers "unavailable": the offline suite gates publishes (no wall-time
-    compute figure to flake under load)."""
-    before = sandbox_cff.test_function_runner()
-    sandbox_cff.set_test_function_runner(None)
-    yield
-    sandbox_cff.set_test_function_runner(before)
-
-
-@pytest.fixture
-def seeded(aws: Any, no_function_runner: None) -> AwsTarget:
+def seeded(aws: Any) -> AwsTarget:
     target = AwsTarget(endpoint_url=aws.endpoint_url)
     seed(target)
     return target
@@ -48,4 +36,6 @@ def seeded(aws: Any, no_function_runner: None) -> AwsTarget:
 
 @pytest.fixture
 def reconciler(repo: Path, seeded: AwsTarget) -> Reconciler:
-    return Reconciler(repo / "routes", repo, seeded)
+    # TestFunction runs the real code once per event; its compute figure is this busy
+    # machine's, so these fault tests do not gate on it (the gate has its own test).
+    return Reconciler(repo / "routes", repo, seeded, max_compute_utilization=100)

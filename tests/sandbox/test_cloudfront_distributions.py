@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,7 +16,8 @@ import moto
 import pytest
 from botocore.exceptions import ClientError
 
-from reconciler.sandbox import cloudfront_distributions, cloudfront_functions
+from reconciler.sandbox.cloudfront import behaviours, distributions
+from reconciler.sandbox.cloudfront import install as cloudfront_install
 from tests.sandbox._cf_support import (
     ALL_VIEWER,
     ALL_VIEWER_EXCEPT_HOST,
@@ -40,11 +41,13 @@ def cf(aws: Any) -> Any:
 
 
 @pytest.fixture
-def deploy_reads() -> Iterator[Callable[[int], None]]:
-    """Sets how many reads a change stays InProgress for; restores the setting after."""
-    before = cloudfront_distributions.deploy_after_reads()
-    yield cloudfront_distributions.set_deploy_after_reads
-    cloudfront_distributions.set_deploy_after_reads(before)
+def deploy_reads(aws: Any) -> Callable[[int], None]:
+    """Sets the read that first reports Deployed (the `aws` fixture's reset restores it)."""
+
+    def set_reads(reads: int) -> None:
+        aws.server.hooks.switches.update(distribution_deploy_reads=reads)
+
+    return set_reads
 
 
 def wired_config(function_arn: str) -> dict[str, Any]:
@@ -87,13 +90,11 @@ def test_moto_extension_points_still_exist() -> None:
         "moto is pinned exactly because reconciler/sandbox patches its internals; "
         "re-check every extension point before changing the pin"
     )
-    assert cloudfront_distributions.check_extension_points() == []
-    assert cloudfront_functions.check_extension_points() == []
+    assert cloudfront_install.check_extension_points() == []
 
 
 def test_install_is_idempotent(aws: Any) -> None:
-    cloudfront_distributions.install()
-    cloudfront_functions.install()
+    cloudfront_install.install()
     cf = aws.client("cloudfront")
     dist_id, _, arn = create_wired(cf)
     config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
@@ -174,7 +175,7 @@ def test_behaviour_with_cache_policy_returns_no_legacy_cache_fields(cf: Any) -> 
     dist_id, etag, _ = create_wired(cf)
     config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
     for seen in (config["DefaultCacheBehavior"], config["CacheBehaviors"]["Items"][0]):
-        assert not set(cloudfront_distributions.LEGACY_CACHE_FIELDS) & set(seen), seen
+        assert not set(behaviours.LEGACY_CACHE_FIELDS) & set(seen), seen
     cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
 
 
@@ -438,13 +439,13 @@ def test_concurrent_updates_with_one_etag_let_exactly_one_win(
     # The server is threaded; the If-Match check and the write must be one step. The
     # sandbox runs in this process, so widen the window between check and write (a sleep
     # in the reference checks) to make a missing lock show up every time, not by luck.
-    checks = cloudfront_distributions._check_references
+    checks = distributions.check_references
 
     def slow_checks(*args: Any) -> None:
         time.sleep(0.05)
         checks(*args)
 
-    monkeypatch.setattr(cloudfront_distributions, "_check_references", slow_checks)
+    monkeypatch.setattr(distributions, "check_references", slow_checks)
     dist_id, etag, _ = create_wired(cf)
     config = cf.get_distribution_config(Id=dist_id)["DistributionConfig"]
 

@@ -6,7 +6,7 @@ import importlib.metadata
 import inspect
 from typing import Any
 
-from reconciler.sandbox import kvs_dataplane
+from reconciler.sandbox.kvs import registration as kvs_registration
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -44,8 +44,8 @@ def test_stock_moto_cannot_route_sigv4a_which_is_why_it_is_patched(sandbox: Any)
     }
     app = DomainDispatcherApplication(create_backend_app)
     assert original(app, environ, "/key-value-stores/x") is None  # 4-part scope: unparsed
-    assert patched(app, environ, "/key-value-stores/x") == kvs_dataplane.INTERNAL_HOST
-    assert app.get_backend_for_host(kvs_dataplane.INTERNAL_HOST) == kvs_dataplane.SERVICE
+    assert patched(app, environ, "/key-value-stores/x") == kvs_registration.INTERNAL_HOST
+    assert app.get_backend_for_host(kvs_registration.INTERNAL_HOST) == kvs_registration.SERVICE
 
 
 def test_cloudfront_and_dynamodb_internals_exist(sandbox: Any) -> None:
