@@ -5,8 +5,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# npm projects: the Lambda@Edge function (its AWS SDK for offline runs) and the JS harness.
-NPM_DIRS := $(dir $(wildcard edge_functions/*/package-lock.json reconciler/functions/js/package-lock.json))
+# npm projects: the Lambda@Edge function (its AWS SDK for offline runs), the JS harness and
+# the sandbox tests' second-language client (the AWS SDK for JavaScript v3).
+NPM_DIRS := $(dir $(wildcard edge_functions/*/package-lock.json reconciler/functions/js/package-lock.json tests/*/js/package-lock.json))
 PYTEST_ARGS ?=
 
 .PHONY: run test install lint typecheck pytest clean

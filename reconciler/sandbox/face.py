@@ -44,13 +44,21 @@ class Sandbox:
         return self.server.hooks
 
     @property
+    def client_url(self) -> str:
+        """The endpoint as other clients should spell it: `localhost`, not 127.0.0.1.
+        SDKs put the account id in front of the KeyValueStore host, and
+        `123456789012.127.0.0.1` is no valid URL host for WHATWG URL parsers (Node's
+        SDK refuses it) while `123456789012.localhost` is (the proxy resolves it)."""
+        return self.endpoint_url.replace("//127.0.0.1:", "//localhost:", 1)
+
+    @property
     def env(self) -> dict[str, str]:
         """The variables an AWS client needs: endpoint, the emulator's credentials and
         region, and HTTP_PROXY (the sandbox itself) so that SDKs that put the account id
         in front of the KeyValueStore host still reach it (docs/sandbox.md)."""
         return {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "HTTP_PROXY": self.endpoint_url,
+            "AWS_ENDPOINT_URL": self.client_url,
+            "HTTP_PROXY": self.client_url,
             **emulator.CREDENTIALS,
             "AWS_REGION": emulator.REGION,
             "AWS_DEFAULT_REGION": emulator.REGION,
@@ -58,7 +66,7 @@ class Sandbox:
 
     def process_env(self) -> dict[str, str]:
         """A complete environment for a client subprocess (nothing of the caller leaks in)."""
-        return emulator.client_environment(self.endpoint_url, proxy_url=self.endpoint_url)
+        return emulator.client_environment(self.client_url, proxy_url=self.client_url)
 
     def stop(self) -> None:
         self.server.stop()

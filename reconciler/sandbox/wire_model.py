@@ -125,26 +125,41 @@ def shape_of(service: str) -> ServiceShape | None:
     return ServiceShape(protocol=protocol, routes=tuple(routes))
 
 
-@functools.cache
-def error_shape(service: str, code: str) -> tuple[int, str] | None:
-    """(HTTP status, documentation text) of an error the service's model declares."""
+def _described(shape: Any) -> tuple[int, str]:
+    # JSON-protocol models carry no status: "fault" (the server's) is 500, the rest 400.
+    fault = shape._shape_model.get("fault")
+    status = (shape.metadata.get("error") or {}).get("httpStatusCode") or (500 if fault else 400)
+    text = re.sub(r"<[^>]+>", "", shape.documentation or "").strip()
+    return int(status), " ".join(text.split())
+
+
+def _model(service: str) -> Any:
     from botocore.exceptions import UnknownServiceError
 
     with _model_lock:
         try:
-            model = _session().get_service_model(service)
+            return _session().get_service_model(service)
         except UnknownServiceError:
             return None
-    for shape in model.error_shapes:
+
+
+@functools.cache
+def error_shape(service: str, code: str) -> tuple[int, str] | None:
+    """(HTTP status, documentation text) of an error the service's model declares."""
+    model = _model(service)
+    for shape in model.error_shapes if model is not None else ():
         if code in (shape.name, getattr(shape, "error_code", None)):
-            meta = shape.metadata
-            status = int(
-                (meta.get("error") or {}).get("httpStatusCode")
-                or (500 if meta.get("fault") else 400)
-            )
-            text = re.sub(r"<[^>]+>", "", shape.documentation or "").strip()
-            return status, " ".join(text.split())
+            return _described(shape)
     return None
+
+
+@functools.cache
+def operation_errors(service: str, operation: str) -> dict[str, tuple[int, str]]:
+    """{code: (status, documentation)} of the errors the model declares for one operation."""
+    model = _model(service)
+    if model is None or operation not in model.operation_names:
+        return {}
+    return {s.name: _described(s) for s in model.operation_model(operation).error_shapes}
 
 
 def operation_of(

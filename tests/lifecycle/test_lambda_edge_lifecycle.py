@@ -8,7 +8,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from reconciler.aws.errors import ErrorClass, classify
 from reconciler.aws.lambda_edge import LambdaEdgeAdapter, LambdaEdgeRegionError, RoleTrustError
@@ -200,27 +199,24 @@ def test_cleanup_deletes_old_versions_but_never_associated_ones(
 
 
 def test_cleanup_tolerates_a_version_still_replicated(
-    adapter: LambdaEdgeAdapter, role: str, capsys: pytest.CaptureFixture[str]
+    aws: Any, adapter: LambdaEdgeAdapter, role: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fn = publish_versions(adapter, role, 4)
     _, changes = plan(adapter, fn)
-    # Lambda's answer while CloudFront still holds replicas. The sandbox's fault hooks
-    # cannot set an error message, so this one answer is scripted at the client's
-    # transport and parsed by botocore like any other response.
-    replicated = (
-        b'{"Type":"User","Message":"Lambda was unable to delete '
-        b"arn:aws:lambda:us-east-1:123456789012:function:tenant-router:1 because it is a "
-        b"replicated function. Please see our documentation for Deleting Lambda@Edge "
-        b'Functions and Replicas."}'
+    # Lambda's answer while CloudFront still holds replicas, made on the wire for version 1.
+    aws.server.hooks.inject(
+        "lambda",
+        "DeleteFunction",
+        kind="error",
+        code="InvalidParameterValueException",
+        message=(
+            "Lambda was unable to delete "
+            "arn:aws:lambda:us-east-1:123456789012:function:tenant-router:1 because it is a "
+            "replicated function. Please see our documentation for Deleting Lambda@Edge "
+            "Functions and Replicas."
+        ),
+        where=r"Qualifier=1(&|$)",
     )
-
-    def still_replicated(request: Any, **_: Any) -> AWSResponse | None:
-        if request.url.endswith("Qualifier=1"):
-            headers = {"x-amzn-ErrorType": "InvalidParameterValueException"}
-            return AWSResponse(request.url, 400, headers, _Raw(replicated))
-        return None
-
-    adapter.client.meta.events.register("before-send.lambda.DeleteFunction", still_replicated)
     result = adapter.cleanup(NAME, changes)
     assert result.still_replicated == [1]
     assert result.deleted_versions == [2]
@@ -228,16 +224,6 @@ def test_cleanup_tolerates_a_version_still_replicated(
     # The next pass plans the delete again.
     _, changes = plan(adapter, fn)
     assert [c.address.key for c in changes if c.action is Action.DELETE] == ["1"]
-
-
-class _Raw:
-    """The minimal raw-body object botocore reads an AWSResponse's content from."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self._body
 
 
 @pytest.mark.parametrize(

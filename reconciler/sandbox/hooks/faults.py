@@ -4,11 +4,13 @@ A throttle is retried by botocore's standard retry mode, a reset is a real dropp
 socket, an injected error is parsed by every SDK like the service's own. Where each
 error's code, status and message come from:
 
-- dynamodb: ProvisionedThroughputExceededException (400) and InternalServerError (500)
-  are error shapes of botocore's dynamodb model (JSON protocol: 400 for client errors);
-  the throttle text is the one AWS documents for it.
-- lambda: TooManyRequestsException (429) and ServiceException (500) are shapes of
-  botocore's lambda model, with the model's status and documentation text.
+- every service: the throttle is the first throttling error the operation declares in
+  botocore's model (ProvisionedThroughputExceededException, TooManyRequestsException,
+  ThrottlingException, ...), the internal error the first server error it declares
+  (InternalServerError, InternalServerException, ServiceException), with the model's
+  status and documentation text; e.g. dynamodb PutItem -> ProvisionedThroughputExceeded
+  (400, the text AWS documents for it), dynamodb ListTables -> the common
+  ThrottlingException, lambda -> TooManyRequestsException (429) / ServiceException (500).
 - cloudfront: the model declares no throttling error. Throttling (400, "Rate exceeded")
   is what CloudFront answers when throttled, as reported from real accounts
   (ansible-collections/community.aws#296 through botocore; the raw XML in
@@ -18,8 +20,9 @@ error's code, status and message come from:
 - cloudfront-keyvaluestore: the model declares no throttling error either. 429
   ThrottlingException "Rate exceeded" is an ASSUMPTION (the usual rest-json shape; no
   report of the real answer was found). InternalServerException (500) is a model shape.
-- any other service: the same common errors (ThrottlingException 400 for JSON
-  protocols, Throttling 400 otherwise, InternalFailure 500, ServiceUnavailable 503).
+- an operation that declares none of them: AWS's common errors (ThrottlingException 400
+  for JSON protocols, Throttling 400 otherwise, InternalFailure 500, ServiceUnavailable
+  503).
 
 An "error" fault answers any code: the code must be an error shape of the service's
 botocore model (refused otherwise); its status defaults to the model's and its message to
@@ -69,28 +72,17 @@ class ErrorAnswer:
     message: str
 
 
+# Services whose model declares no throttling error at all: assumptions, see above.
 _THROTTLE = {
-    "dynamodb": ErrorAnswer(
-        400,
-        "ProvisionedThroughputExceededException",
-        "The level of configured provisioned throughput for the table was exceeded. "
-        "Consider increasing your provisioning level with the UpdateTable API.",
-    ),
-    "lambda": ErrorAnswer(
-        429, "TooManyRequestsException", "The request throughput limit was exceeded."
-    ),
-    "cloudfront": ErrorAnswer(400, "Throttling", "Rate exceeded"),  # assumption, see above
-    "cloudfront-keyvaluestore": ErrorAnswer(
-        429, "ThrottlingException", "Rate exceeded"
-    ),  # assumption
+    "cloudfront": ErrorAnswer(400, "Throttling", "Rate exceeded"),
+    "cloudfront-keyvaluestore": ErrorAnswer(429, "ThrottlingException", "Rate exceeded"),
 }
-_INTERNAL = {
-    "dynamodb": ErrorAnswer(500, "InternalServerError", "An error occurred on the server side."),
-    "lambda": ErrorAnswer(
-        500, "ServiceException", "The Lambda service encountered an internal error."
-    ),
-    "cloudfront-keyvaluestore": ErrorAnswer(
-        500, "InternalServerException", "Internal server error."
+# The text AWS documents for a throttle where the model's documentation is generic
+# (DynamoDB Developer Guide, "Error handling": ProvisionedThroughputExceededException).
+_DOCUMENTED_TEXT = {
+    "ProvisionedThroughputExceededException": (
+        "The level of configured provisioned throughput for the table was exceeded. "
+        "Consider increasing your provisioning level with the UpdateTable API."
     ),
 }
 _COMMON_INTERNAL = ErrorAnswer(
@@ -115,20 +107,49 @@ def model_error(service: str, code: str) -> ErrorAnswer:
     return ErrorAnswer(status, code, documentation)
 
 
+_THROTTLING_CODES = (
+    "ProvisionedThroughputExceededException",
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestLimitExceeded",
+)
+_SERVER_ERROR_CODES = ("InternalServerError", "InternalServerException", "ServiceException")
+
+
+def _declared(service: str, operation: str | None, codes: tuple[str, ...]) -> ErrorAnswer | None:
+    errors = wire_model.operation_errors(service, operation) if operation else {}
+    for code in codes:
+        if code in errors:
+            status, documentation = errors[code]
+            return ErrorAnswer(status, code, _DOCUMENTED_TEXT.get(code, documentation))
+    return None
+
+
 def answer_for(
-    service: str, kind: FaultKind, status: int | None, code: str | None, message: str | None
+    service: str,
+    kind: FaultKind,
+    status: int | None,
+    code: str | None,
+    message: str | None,
+    operation: str | None = None,
 ) -> ErrorAnswer:
-    """What a terminal fault answers: the service's own error, with overrides."""
+    """What a terminal fault answers: the operation's own error, with overrides."""
     if kind is FaultKind.ERROR:
         if not code:
             raise ValueError("an error fault needs the error code")
         base = model_error(service, code)
     elif kind is FaultKind.THROTTLE:
-        base = _THROTTLE.get(service) or _common_throttle(service)
+        base = (
+            _declared(service, operation, _THROTTLING_CODES)
+            or _THROTTLE.get(service)
+            or _common_throttle(service)
+        )
     elif kind is FaultKind.UNAVAILABLE:
         base = _COMMON_UNAVAILABLE
     else:
-        base = _INTERNAL.get(service, _COMMON_INTERNAL)
+        base = _declared(service, operation, _SERVER_ERROR_CODES) or _COMMON_INTERNAL
     return ErrorAnswer(status or base.status, code or base.code, message or base.message)
 
 

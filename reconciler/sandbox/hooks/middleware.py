@@ -248,7 +248,12 @@ class WireHooks:
             if terminal.kind is FaultKind.RESET:
                 _reset_connection(environ)
             answer = answer_for(
-                call.service, terminal.kind, terminal.status, terminal.code, terminal.message
+                call.service,
+                terminal.kind,
+                terminal.status,
+                terminal.code,
+                terminal.message,
+                call.operation,
             )
             has_target = "X-Amz-Target" in call.headers
             return error_response(call.service, has_target, answer, recording_start_response)

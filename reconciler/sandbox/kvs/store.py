@@ -103,14 +103,21 @@ def data(arn: str) -> Data:
 
 
 def status(store: Any) -> str:
-    """PROVISIONING for the first `kvs_provisioning_reads` control-plane reads, then READY."""
-    reads = int(getattr(store, _READS_ATTR, 0))
+    """PROVISIONING for the first `kvs_provisioning_reads` control-plane reads, then READY
+    for good (a store once READY does not go back when the switch changes later)."""
+    reads = getattr(store, _READS_ATTR, 0)
+    if reads is None:
+        return READY
     provisioning = context.current().switches.kvs_provisioning_reads
     return PROVISIONING if still_transitional(reads, provisioning) else READY
 
 
 def count_read(store: Any) -> None:
-    setattr(store, _READS_ATTR, int(getattr(store, _READS_ATTR, 0)) + 1)
+    """One control-plane read happened; once it reported READY, READY is latched."""
+    if status(store) == READY:
+        setattr(store, _READS_ATTR, None)
+    else:
+        setattr(store, _READS_ATTR, int(getattr(store, _READS_ATTR, 0)) + 1)
 
 
 def validate_entry(key: str, value: str | None) -> None:
