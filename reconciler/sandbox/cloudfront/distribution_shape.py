@@ -12,8 +12,9 @@ Developer Guide publish) and botocore's cloudfront 2020-05-31 model documentatio
   converges. With an ACM (IAM) certificate: ACMCertificateArn (IAMCertificateId),
   SSLSupportMethod, MinimumProtocolVersion (AWS's example answers TLSv1.2_2021 when none
   was sent), Certificate = the ARN (id), CertificateSource acm (iam).
-- Origins: CustomHeaders {Quantity 0} without Items, and OriginAccessControlId "" next
-  to ConnectionAttempts 3 / ConnectionTimeout 10 / OriginShield {Enabled false}.
+- Origins: CustomHeaders {Quantity 0} without Items, S3OriginConfig as sent (moto drops
+  it), and OriginAccessControlId "" next to ConnectionAttempts 3 / ConnectionTimeout 10 /
+  OriginShield {Enabled false}.
 - Distribution: ActiveTrustedSigners / ActiveTrustedKeyGroups {Enabled false, Quantity 0}
   without Items, LastModifiedTime the time of the last accepted change (moto returns a
   constant from 2021).
@@ -80,6 +81,9 @@ def _patched_origin_init(original: Callable[..., None]) -> Callable[..., None]:
         self.custom_headers = {"Quantity": len(headers), "Items": headers or None}
         extended: Any = self
         extended.origin_access_control_id = origin.get("OriginAccessControlId") or ""
+        if "S3OriginConfig" in origin:  # moto keeps the identity but returns no element
+            identity = origin["S3OriginConfig"].get("OriginAccessIdentity") or ""
+            extended.s3_origin_config = {"OriginAccessIdentity": identity}
 
     setattr(__init__, _PATCH_MARK, True)
     return __init__
