@@ -10,8 +10,8 @@ import json
 import time
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import moto
@@ -35,7 +35,6 @@ from tests.sandbox._cf_support import (
     lambda_associations,
     published_function_arn,
 )
-
 
 EXAMPLES = Path(__file__).parent / "aws_examples"
 
