@@ -58,3 +58,34 @@ def test_cloudfront_and_dynamodb_internals_exist(sandbox: Any) -> None:
     assert "aws" in cloudfront_backends["123456789012"]
     assert hasattr(DynamoHandler.batch_write_item, "__wrapped__")
     assert "RequestItems" in inspect.getsource(DynamoHandler.batch_write_item.__wrapped__)
+
+
+def test_every_extension_package_finds_what_it_patches() -> None:
+    from reconciler.sandbox.awslambda import install as awslambda
+    from reconciler.sandbox.cloudfront import install as cloudfront
+    from reconciler.sandbox.dynamodb import install as dynamodb
+
+    problems = {
+        "cloudfront": cloudfront.check_extension_points(),
+        "dynamodb": dynamodb.check_extension_points(),
+        "awslambda": awslambda.check_extension_points(),
+    }
+    assert problems == {"cloudfront": [], "dynamodb": [], "awslambda": []}
+
+
+def test_the_server_internals_the_sandbox_uses_exist() -> None:
+    # waitress is pinned: the reset fault reaches a connection's socket through the
+    # channel behind environ["waitress.client_disconnected"], and stop() closes the
+    # channels from the loop's thread through the server's trigger.
+    import importlib.metadata
+
+    from waitress.channel import ClientDisconnected, HTTPChannel
+    from waitress.server import BaseWSGIServer
+    from waitress.task import WSGITask
+
+    assert importlib.metadata.version("waitress") == "3.0.2"
+    assert issubclass(ClientDisconnected, Exception)
+    assert "check_client_disconnected" in vars(HTTPChannel)
+    assert '"waitress.client_disconnected"' in inspect.getsource(WSGITask.get_environment)
+    assert '"REQUEST_URI"' in inspect.getsource(WSGITask.get_environment)
+    assert {"pull_trigger", "run"} <= set(vars(BaseWSGIServer))
