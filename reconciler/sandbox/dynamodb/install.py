@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import threading
 
-from reconciler.sandbox.dynamodb import json_answers, limits, scan
+from reconciler.sandbox.dynamodb import json_answers, limits, scan, streams_api
 
 _lock = threading.Lock()
 _installed = False
@@ -16,7 +16,8 @@ def check_extension_points() -> list[str]:
     from moto.dynamodb import responses
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import Item
-    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, StreamRecord, Table
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     problems = []
     expected = {
@@ -28,6 +29,12 @@ def check_extension_points() -> list[str]:
         (Table, "_get_last_evaluated_key"): ("self", "last_result", "index_name"),
         (DynamoDBBackend, "update_item"): None,
         (responses.DynamoHandler, "batch_write_item"): ("self",),
+        (Table, "set_stream_specification"): ("self", "streams"),
+        (DynamoDBBackend, "update_table_streams"): ("self", "table", "stream_specification"),
+        (StreamRecord, "__init__"): ("self", "table", "stream_type", "event_name", "old", "new", "seq"),
+        (DynamoDBStreamsHandler, "describe_stream"): ("self",),
+        (DynamoDBStreamsHandler, "get_shard_iterator"): ("self",),
+        (DynamoDBStreamsHandler, "get_records"): ("self",),
     }  # fmt: skip
     for (owner, name), params in expected.items():
         target = getattr(owner, name, None)
@@ -43,6 +50,8 @@ def check_extension_points() -> list[str]:
         problems.append("moto's scan segment of an item is no longer the MD5 of its hash key")
     if "return DynamoResult(" not in inspect.getsource(responses.DynamoHandler.scan):
         problems.append("DynamoHandler.scan no longer answers a DynamoResult")
+    if "self.stream_shard.add(" not in inspect.getsource(Table.put_item):
+        problems.append("Table.put_item no longer writes stream records through stream_shard.add")
     return problems
 
 
@@ -60,4 +69,5 @@ def install() -> None:
         limits.install()
         scan.install()
         json_answers.install()
+        streams_api.install()
         _installed = True

@@ -11,6 +11,8 @@ POST   /_sandbox/faults           {service, operation?, kind, probability?, coun
 DELETE /_sandbox/faults[/<id>]    removes one or all faults
 GET    /_sandbox/switches         -> {"switches": {name: value}}
 POST   /_sandbox/switches         {name: value, ...} -> {"switches": {...}}
+POST   /_sandbox/streams          {"table": name, "action": "trim" | "split" |
+                                   "expire-iterators"}: a DynamoDB stream's hours, now
 """
 
 from __future__ import annotations
@@ -76,4 +78,11 @@ def _route(
     if path == "switches" and method == "POST":
         hooks.switches.update(**payload)
         return 200, {"switches": hooks.switches.as_dict()}
+    if path == "streams" and method == "POST":
+        if set(payload) != {"table", "action"}:
+            raise ValueError(
+                'a stream event is {"table": name, "action": trim | split | expire-iterators}'
+            )
+        hooks.stream_event(str(payload["table"]), str(payload["action"]))
+        return 200, {"event": payload["action"]}
     return 404, {"error": f"no control route {method} /_sandbox/{path}"}

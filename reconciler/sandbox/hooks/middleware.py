@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
+from reconciler.emulator import ACCOUNT_ID, REGION
 from reconciler.sandbox import wire_model
 from reconciler.sandbox.hooks import control
 from reconciler.sandbox.hooks.faults import (
@@ -215,6 +216,21 @@ class WireHooks:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+
+    def stream_event(
+        self, table: str, action: str, account: str = ACCOUNT_ID, region: str = REGION
+    ) -> None:
+        """What AWS does to a table's stream over hours, now: "trim" (every record so far
+        is past the 24-hour retention), "split" (open shards close, two children each),
+        "expire-iterators" (every issued iterator is over 15 minutes old)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        from reconciler.sandbox.dynamodb import streams_api
+
+        found = dynamodb_backends[account][region].tables.get(table)
+        if found is None:
+            raise ValueError(f"no table {table!r} in {account}/{region}")
+        streams_api.event(found, action)
 
     # --- WSGI ------------------------------------------------------------------------
 
