@@ -297,3 +297,19 @@ def test_the_handle_gives_any_client_what_it_needs(aws: Any) -> None:
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"} <= set(
         env
     )
+
+
+def test_a_signed_url_for_a_package_nobody_registered_is_no_such_key(aws: Any) -> None:
+    # Signed like the sandbox signs (its secret is in this process), for a key it never
+    # handed out: S3's answer for a missing object.
+    import time as clock
+
+    from reconciler.sandbox.awslambda import code_location
+
+    path = "/awslambda-us-east-1-tasks/snapshots/123456789012/nobody-0000"
+    amz_date = clock.strftime("%Y%m%dT%H%M%SZ", clock.gmtime())
+    signature = code_location._signature(path, amz_date, "600")
+    url = f"{aws.endpoint_url}{path}?X-Amz-Date={amz_date}&X-Amz-Expires=600&X-Amz-Signature={signature}"
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(url)
+    assert missing.value.code == 404 and b"<Code>NoSuchKey</Code>" in missing.value.read()
