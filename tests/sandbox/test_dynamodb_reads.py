@@ -213,3 +213,29 @@ def test_table_size_bytes_and_item_count_are_current(aws: Any) -> None:
     grown = ddb.describe_table(TableName="sized")["Table"]["TableSizeBytes"]
     assert grown >= described["TableSizeBytes"] + 1000
     assert Decimal(grown) > 0
+
+
+def test_transactions_still_work_on_indexed_tables_with_streams(aws: Any) -> None:
+    # moto copies every table for a transaction's rollback; the sandbox's index and
+    # stream must survive the copy (a lock cannot be deep-copied).
+    ddb = stock_boto3(aws.server, "dynamodb")
+    ddb.create_table(
+        TableName="tx",
+        KeySchema=[{"AttributeName": "tenantId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "tenantId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    ddb.put_item(TableName="tx", Item={"tenantId": {"S": "a"}})
+    ddb.scan(TableName="tx")  # the index exists now
+    ddb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": "tx", "Item": {"tenantId": {"S": "b"}}}}]
+    )
+    with pytest.raises(Exception, match="TransactionCanceled"):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "tx", "Item": {"tenantId": {"S": "c"}},
+                         "ConditionExpression": "attribute_exists(tenantId)"}},
+            ]
+        )  # fmt: skip
+    assert sorted(i["tenantId"]["S"] for i in ddb.scan(TableName="tx")["Items"]) == ["a", "b"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -52,9 +53,17 @@ def _sortable(value: DynamoType | None) -> Any:
 
 
 class KeyIndex:
-    """The table's keys in scan order, rebuilt when moto replaces the items mapping."""
+    """The table's keys in scan order, rebuilt when moto replaces the items mapping.
+
+    The server is threaded: every access to the sorted keys holds the lock, and a scan
+    reads them in chunks after a key (not at an index, which a concurrent write shifts),
+    so a page sees the table as a live table is seen, never a broken list.
+    """
+
+    CHUNK = 512
 
     def __init__(self, table: Table) -> None:
+        self.lock = threading.Lock()
         self.items_id = id(table.items)
         # Sortable plain values per key -> the item (put_item replaces the object, an
         # update changes it in place: either way this maps to the table's current item).
@@ -62,28 +71,43 @@ class KeyIndex:
         self.keys: SortedList = SortedList(self.objects)
         self.segments: dict[Any, int] = {}
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> None:
+        # moto deep-copies whole tables (TransactWriteItems' rollback copy): the copy
+        # builds its own index when first scanned.
+        return None
+
     def add(self, item: Item) -> None:
         marker = _marker(item)
-        if marker not in self.objects:
-            self.keys.add(marker)
-        self.objects[marker] = item
+        with self.lock:
+            if marker not in self.objects:
+                self.keys.add(marker)
+            self.objects[marker] = item
 
     def discard(self, item: Item) -> None:
         marker = _marker(item)
-        if self.objects.pop(marker, None) is not None:
-            self.keys.remove(marker)
+        with self.lock:
+            if self.objects.pop(marker, None) is not None:
+                self.keys.remove(marker)
 
-    def start_after(self, table: Table, exclusive_start_key: dict[str, Any] | None) -> int:
+    @staticmethod
+    def start_after(table: Table, exclusive_start_key: dict[str, Any] | None) -> Any:
+        """The marker of ExclusiveStartKey (None: from the first key)."""
         if not exclusive_start_key:
-            return 0
+            return None
         hash_value = DynamoType(exclusive_start_key[table.hash_key_attr])
         range_raw = exclusive_start_key.get(table.range_key_attr) if table.range_key_attr else None
-        marker = (_sortable(hash_value), _sortable(DynamoType(range_raw) if range_raw else None))
-        return int(self.keys.bisect_right(marker))
+        return (_sortable(hash_value), _sortable(DynamoType(range_raw) if range_raw else None))
 
-    def after(self, start: int) -> Iterator[Item]:
-        for marker in self.keys.islice(start):
-            yield self.objects[marker]
+    def after(self, marker: Any) -> Iterator[Item]:
+        while True:
+            with self.lock:
+                start = 0 if marker is None else self.keys.bisect_right(marker)
+                chunk = [(m, self.objects[m]) for m in self.keys.islice(start, start + self.CHUNK)]
+            if not chunk:
+                return
+            for _, item in chunk:
+                yield item
+            marker = chunk[-1][0]
 
     def segment(self, hash_key: DynamoType) -> int:
         """0-255, as moto's Item.is_within_segment computes it (then modulo the total)."""
@@ -108,11 +132,17 @@ def _all_items(table: Table) -> Iterator[Item]:
             yield value
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 def index_of(table: Table) -> KeyIndex:
     index: KeyIndex | None = getattr(table, _INDEX_ATTR, None)
     if index is None or index.items_id != id(table.items):
-        index = KeyIndex(table)
-        setattr(table, _INDEX_ATTR, index)
+        with _BUILD_LOCK:  # one build, which a concurrent write cannot slip past
+            index = getattr(table, _INDEX_ATTR, None)
+            if index is None or index.items_id != id(table.items):
+                index = KeyIndex(table)
+                setattr(table, _INDEX_ATTR, index)
     return index
 
 

@@ -29,9 +29,11 @@ supported; a split always makes two children and routes each key by its hash.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -102,6 +104,18 @@ class StreamLog:
         self.trimmed_before = FIRST_SEQUENCE  # records below this are gone
         self.iterator_epoch = 0  # iterators issued before the current epoch have expired
         self.enabled = True
+        self.lock = threading.Lock()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StreamLog:
+        # moto deep-copies whole tables (TransactWriteItems' rollback copy); a lock cannot
+        # be copied, so the copy gets its own.
+        copied = StreamLog.__new__(StreamLog)
+        memo[id(self)] = copied
+        for name, value in vars(self).items():
+            setattr(
+                copied, name, threading.Lock() if name == "lock" else copy.deepcopy(value, memo)
+            )
+        return copied
 
     @property
     def arn(self) -> str:
@@ -114,11 +128,13 @@ class StreamLog:
             return
         view_type = (self.table.stream_specification or {}).get("StreamViewType", "KEYS_ONLY")
         event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
-        record = StreamRecord(self.table, view_type, event, old, new, self.next_sequence).to_json()
-        record.update(eventVersion="1.1", awsRegion=self.table.region_name)
         key = (old or new).hash_key  # type: ignore[union-attr]
-        self._open_shard_for(key.value).records.append(record)
-        self.next_sequence += 1
+        with self.lock:  # writes arrive on several server threads: one sequence each
+            record = StreamRecord(self.table, view_type, event, old, new, self.next_sequence)
+            answer = record.to_json()
+            answer.update(eventVersion="1.1", awsRegion=self.table.region_name)
+            self._open_shard_for(key.value).records.append(answer)
+            self.next_sequence += 1
 
     def _open_shard_for(self, hash_value: Any) -> Shard:
         open_shards = [s for s in self.shards if s.ending is None]
