@@ -58,10 +58,10 @@ class Sandbox:
         in front of the KeyValueStore host still reach it (docs/sandbox.md)."""
         return {
             "AWS_ENDPOINT_URL": self.client_url,
-            "HTTP_PROXY": self.client_url,
-            **emulator.CREDENTIALS,
-            "AWS_REGION": emulator.REGION,
             "AWS_DEFAULT_REGION": emulator.REGION,
+            "AWS_REGION": emulator.REGION,
+            **emulator.CREDENTIALS,
+            "HTTP_PROXY": self.client_url,
         }
 
     def process_env(self) -> dict[str, str]:

@@ -108,10 +108,13 @@ def test_seed_wiring_from_scratch(seed: Seed) -> None:
     assert tenant["CachePolicyId"] == CACHING_DISABLED
     assert tenant["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
     assert "ForwardedValues" not in tenant
-    # The default behaviour declares no cache policy: its legacy settings stay.
+    # The default behaviour declares no cache policy: its legacy settings stay (with the
+    # empty Headers / QueryStringCacheKeys lists AWS returns, docs/sandbox.md).
     assert live["default"]["ForwardedValues"] == {
         "QueryString": False,
         "Cookies": {"Forward": "none"},
+        "Headers": {"Quantity": 0},
+        "QueryStringCacheKeys": {"Quantity": 0},
     }
     assert live["default"]["DefaultTTL"] == 86400
     assert result.etag == seed.config()[1] != result.plan.etag
@@ -424,15 +427,10 @@ def test_wait_deployed_reports_progress_until_deployed(seed: Seed) -> None:
 
 
 def test_wait_deployed_times_out_as_retryable(seed: Seed) -> None:
-    from reconciler.sandbox import cloudfront_distributions
-
     adapter = adapter_for(seed)
     result = wire_seed(seed, adapter)
-    reads = cloudfront_distributions.deploy_after_reads()
-    cloudfront_distributions.set_deploy_after_reads(1000)
-    try:
-        with pytest.raises(Exception, match="still InProgress") as caught:
-            adapter.wait_deployed(result.distribution_id, timeout=0.0, delay=0.01)
-    finally:
-        cloudfront_distributions.set_deploy_after_reads(reads)
+    # The sandbox's switch (restored by the next test's reset): Deployed on the 1000th read.
+    seed.aws.server.hooks.switches.update(distribution_deploy_reads=1000)
+    with pytest.raises(Exception, match="still InProgress") as caught:
+        adapter.wait_deployed(result.distribution_id, timeout=0.0, delay=0.01)
     assert classify(caught.value) is ErrorClass.RETRYABLE
