@@ -143,7 +143,7 @@ def _named(model: Any, name: str) -> Any:
 @pytest.mark.parametrize("limit", [None, 1, 7, 50])
 def test_pages_cover_every_item_once_in_a_stable_order(aws: Any, limit: int | None) -> None:
     ddb = _table(aws, "pages")
-    keys = _fill(ddb, "pages", 300)
+    keys = _fill(ddb, "pages", 120)
     kwargs: dict[str, Any] = {"TableName": "pages", **({"Limit": limit} if limit else {})}
     pages = _pages(ddb, **kwargs)
     seen = [(i["tenantId"]["S"], i["accountId"]["N"]) for page in pages for i in page]
