@@ -7,10 +7,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# npm projects installed by `make install`: none. The harness's JavaScript (acorn, the
-# stand-in of the Lambda runtime's AWS SDK) is committed, rebuilt from its lockfile by
+# npm projects installed by `make install`: only the sandbox tests' second-language client
+# (the AWS SDK for JavaScript v3). The harness's JavaScript (acorn, the stand-in of the
+# Lambda runtime's AWS SDK) is committed, rebuilt from its lockfile by
 # reconciler/functions/js/vendor.sh; function folders need no node_modules.
-NPM_DIRS :=
+NPM_DIRS := $(dir $(wildcard tests/*/js/package-lock.json))
 PYTEST_ARGS ?=
 LOCKS := requirements/dev.txt requirements/build.txt
 # uv pip compile: one resolution valid on every platform and Python >= 3.11 (the image

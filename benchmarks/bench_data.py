@@ -198,9 +198,6 @@ def main() -> None:
         n = args.pure_plan
         print(f"pure plan (fresh process), {n} items vs {n} observed, 1% differ: {seconds:.3f} s, peak RSS {rss:.0f} MB")
         return
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from reconciler.logs import configure_logging
 
     configure_logging("console", "error")

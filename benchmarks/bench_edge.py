@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from reconciler.cli.sandbox_mode import start_seeded_sandbox  # noqa: E402
 from reconciler.edge.local_stack import start_local_stack  # noqa: E402
 from reconciler.edge.server import start_local_edge  # noqa: E402
 from reconciler.logs import configure_logging  # noqa: E402
@@ -94,7 +95,7 @@ def main() -> None:
         root = Path(tmp)
         shutil.copytree(REPO / "routes", root / "routes")
         shutil.copytree(REPO / "edge_functions", root / "edge_functions", symlinks=True)
-        stack = start_local_stack(root / "routes", root)
+        stack = start_local_stack(root / "routes", root, start_seeded_sandbox())
         try:
             assert stack.converged, stack.passes[-1]
             stack.edge.stop()  # replaced by one with the requested ttl

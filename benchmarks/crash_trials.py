@@ -38,7 +38,6 @@ os.environ.pop("AWS_PROFILE", None)
 
 import structlog
 
-from reconciler.sandbox import cloudfront_functions as sandbox_cff
 from reconciler.sandbox.server import SandboxServer
 from tests.reliability import crash
 
@@ -84,10 +83,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the kill points")
     args = parser.parse_args()
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # The in-process passes log every change; the table is what this script is for.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
-    sandbox_cff.set_test_function_runner(None)
 
     started = time.monotonic()
     with SandboxServer() as server, tempfile.TemporaryDirectory() as tmp:

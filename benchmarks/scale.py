@@ -264,16 +264,13 @@ class Row:
 
 class Bench:
     def __init__(self) -> None:
-        import logging
-
         from reconciler.logs import configure_logging
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         configure_logging("console", "error")
         from reconciler.aws.clients import AwsTarget
         from reconciler.sandbox.server import SandboxServer
 
-        self.server = SandboxServer(run_functions=True).start()
+        self.server = SandboxServer().start()
         assert self.server.hooks is not None
         self.hooks = self.server.hooks
         self.target = AwsTarget(endpoint_url=self.server.endpoint_url)

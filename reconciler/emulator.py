@@ -21,9 +21,13 @@ CREDENTIALS = {
 }
 
 
-def client_environment(endpoint_url: str | None = None, region: str = REGION) -> dict[str, str]:
+def client_environment(
+    endpoint_url: str | None = None, region: str = REGION, proxy_url: str | None = None
+) -> dict[str, str]:
     """Variables that point an AWS client process (any SDK) at the emulator, built from
-    scratch rather than copied: no profile, token or real endpoint of the caller leaks in."""
+    scratch rather than copied: no profile, token or real endpoint of the caller leaks in.
+    `proxy_url` (the sandbox itself) lets SDKs reach hosts they derive from the endpoint,
+    such as the account-prefixed KeyValueStore host (docs/sandbox.md)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": tempfile.gettempdir(),
@@ -37,4 +41,6 @@ def client_environment(endpoint_url: str | None = None, region: str = REGION) ->
     }
     if endpoint_url is not None:
         env["AWS_ENDPOINT_URL"] = endpoint_url
+    if proxy_url is not None:
+        env["HTTP_PROXY"] = proxy_url
     return env

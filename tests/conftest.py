@@ -10,16 +10,11 @@ from typing import Any
 
 import pytest
 
+from reconciler import emulator
+
 # Credentials for the emulated AWS only; set before any boto3 client exists so that no
 # test can ever pick up a developer's real credentials.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-)
+os.environ.update({**emulator.CREDENTIALS, "AWS_DEFAULT_REGION": emulator.REGION})
 os.environ.pop("AWS_PROFILE", None)
 
 from reconciler.aws.clients import AwsTarget, make_client
@@ -76,21 +71,9 @@ def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def function_runner() -> Iterator[None]:
-    """The emulated TestFunction runs code in the Node harness for this test."""
-    from reconciler.sandbox import cloudfront_functions as sandbox_cff
-    from reconciler.sandbox.server import enable_function_runner
-
-    before = sandbox_cff.test_function_runner()
-    if not enable_function_runner():
-        pytest.skip("node is not installed")
-    yield
-    sandbox_cff.set_test_function_runner(before)
-
-
-@pytest.fixture
-def seeded(aws: Aws, function_runner: None) -> AwsTarget:
-    """A fresh sandbox seeded like the walkthrough's console steps, functions executable."""
+def seeded(aws: Aws) -> AwsTarget:
+    """A fresh sandbox seeded like the walkthrough's console steps (TestFunction always
+    runs the real code in Node)."""
     from reconciler.sandbox.seed import seed
 
     target = AwsTarget(endpoint_url=aws.endpoint_url)

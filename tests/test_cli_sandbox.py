@@ -69,7 +69,10 @@ def test_sandbox_serves_seeded_until_sigterm(running: list[subprocess.Popen[str]
     proc = _start()
     running.append(proc)
     exports = _exports(proc, "SANDBOX_EDGE_ROLE_ARN")
-    assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    # localhost: SDKs prefix the KeyValueStore host with the account id, and Node's URL
+    # parser refuses 123456789012.127.0.0.1 (docs/sandbox.md); the proxy is the sandbox.
+    assert exports["AWS_ENDPOINT_URL"].startswith("http://localhost:")
+    assert exports["HTTP_PROXY"] == exports["AWS_ENDPOINT_URL"]
     cloudfront = _client(exports, "cloudfront")
     items = cloudfront.list_distributions()["DistributionList"]["Items"]  # type: ignore[attr-defined]
     assert [(d["Id"], d["Comment"]) for d in items] == [

@@ -144,11 +144,11 @@ def command(ctx: click.Context, /, **flags: Any) -> None:
 
     log.info("daemon.configured", **settings.redacted())
     from reconciler.aws.clients import AwsTarget
+    from reconciler.cli.sandbox_mode import start_sandbox
     from reconciler.daemon.app import LEDGER_FILE, Daemon, serve
     from reconciler.daemon.auth import SecretError
     from reconciler.daemon.git_source import GitSyncError
     from reconciler.daemon.notify import NotificationConfigError
-    from reconciler.daemon.sandbox_mode import start_sandbox
 
     sandbox = start_sandbox(settings.sandbox_port, settings.region) if settings.sandbox else None
     edge = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import shlex
 import signal
 import threading
@@ -12,14 +10,7 @@ from types import FrameType
 import click
 import structlog
 
-# Dummy credentials: the sandbox accepts any, and a client pointed at it must never sign
-# with a developer's real ones.
-SANDBOX_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
-REGION = "us-east-1"
+from reconciler.cli.sandbox_mode import use_emulator_credentials
 
 
 @click.command(name="sandbox")
@@ -46,21 +37,18 @@ REGION = "us-east-1"
 def command(port: int, seed: bool, edge_port: int | None) -> None:
     """Start the embedded emulated AWS on 127.0.0.1, seeded like the seed's console steps.
 
-    Prints the environment a client needs as `export` lines on stdout (eval-able), then
-    serves until SIGINT or SIGTERM. Faults and call counts: see /_sandbox/ on the endpoint.
-    With --edge-port, RECONCILER_EDGE_URL is the edge: after `reconciler apply`, the
-    walkthrough's curl requests work against it (and `reconciler smoke` checks them).
+    Prints the environment a client needs as `export` lines on stdout (eval-able): the
+    endpoint, the emulator's credentials and region, and HTTP_PROXY, which lets every SDK
+    (boto3, the AWS CLI, Go, JavaScript, Terraform) reach the KeyValueStore data plane
+    (docs/sandbox.md). Then serves until SIGINT or SIGTERM. Faults, call counts and
+    switches: see /_sandbox/ on the endpoint. With --edge-port, RECONCILER_EDGE_URL is
+    the edge: after `reconciler apply`, the walkthrough's curl requests work against it
+    (and `reconciler smoke` checks them). Needs Node (TestFunction runs real code).
     """
-    from reconciler.aws.clients import AwsTarget
-    from reconciler.sandbox.seed import seed as run_seed
-    from reconciler.sandbox.server import SandboxServer
+    from reconciler import sandbox
 
     log = structlog.get_logger("reconciler.sandbox")
-    # One line per request from werkzeug would drown the daemon's own logs.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    os.environ.update(SANDBOX_ENV)
-    os.environ.pop("AWS_PROFILE", None)
-
+    use_emulator_credentials()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -72,26 +60,22 @@ def command(port: int, seed: bool, edge_port: int | None) -> None:
 
     if edge_port is not None and not seed:
         raise click.UsageError("--edge-port needs the seeded distribution: drop --no-seed")
-    # A port in use: werkzeug says so on stderr and exits with status 1.
-    server = SandboxServer(port=port, run_functions=True).start()
+    try:
+        handle = sandbox.start(port=port, seed=seed)
+    except sandbox.SandboxStartError as exc:
+        raise click.ClickException(str(exc)) from exc
     edge = None
     try:
-        env = {
-            "AWS_ENDPOINT_URL": server.endpoint_url,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            **SANDBOX_ENV,
-        }
-        if seed:
-            result = run_seed(AwsTarget(region=REGION, endpoint_url=server.endpoint_url))
-            env["SANDBOX_DISTRIBUTION_ID"] = result.distribution_id
-            env["SANDBOX_EDGE_ROLE_ARN"] = result.role_arn
-            log.info("sandbox.seeded", created=list(result.created))
+        env = dict(handle.env)
+        if handle.seeded is not None:
+            env["SANDBOX_DISTRIBUTION_ID"] = handle.seeded.distribution_id
+            env["SANDBOX_EDGE_ROLE_ARN"] = handle.seeded.role_arn
+            log.info("sandbox.seeded", created=list(handle.seeded.created))
         if edge_port is not None:
             from reconciler.edge import start_local_edge
 
             try:
-                edge = start_local_edge(server.endpoint_url, edge_port)
+                edge = start_local_edge(handle.endpoint_url, edge_port)
             except OSError as exc:  # the port is taken
                 raise click.ClickException(
                     f"cannot serve the edge on port {edge_port}: {exc}"
@@ -99,12 +83,12 @@ def command(port: int, seed: bool, edge_port: int | None) -> None:
             env["RECONCILER_EDGE_URL"] = edge.url
         for name, value in env.items():
             click.echo(f"export {name}={shlex.quote(value)}")
-        click.echo(f"# serving on {server.endpoint_url}; stop with Ctrl-C or SIGTERM", err=True)
-        log.info("sandbox.ready", endpoint=server.endpoint_url)
+        click.echo(f"# serving on {handle.endpoint_url}; stop with Ctrl-C or SIGTERM", err=True)
+        log.info("sandbox.ready", endpoint=handle.endpoint_url)
         while not stop.wait(0.5):
             pass
     finally:
         if edge is not None:
             edge.stop()
-        server.stop()
+        handle.stop()
     log.info("sandbox.stopped")

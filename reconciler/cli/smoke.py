@@ -87,9 +87,10 @@ def command(
 
 
 def _start_own_stack(routes_dir: Path, root: Path | None) -> LocalStack:
+    from reconciler.cli.sandbox_mode import start_seeded_sandbox
     from reconciler.edge.local_stack import start_local_stack
 
-    stack = start_local_stack(routes_dir, root or routes_dir.resolve().parent)
+    stack = start_local_stack(routes_dir, root or routes_dir.resolve().parent, start_seeded_sandbox())
     for report in stack.passes:
         click.echo(f"pass: {report.outcome.value}, {len(report.applied)} change(s) applied")
     if not stack.converged:

@@ -1,12 +1,11 @@
-"""Everything on one laptop in this process: emulated AWS, seeded, reconciled, plus the edge.
+"""Everything on one laptop in this process: a started sandbox, reconciled, plus the edge.
 
-Used by `reconciler smoke` without URLs and by the edge benchmark.
+Used by `reconciler smoke` without URLs and by the edge benchmark. The caller starts the
+sandbox (reconciler.sandbox.start, seeded); the stack reconciles it and serves the edge.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,18 +18,13 @@ from reconciler.engine.report import Outcome, PassReport
 
 log = structlog.get_logger("reconciler.edge")
 
-SANDBOX_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 CONVERGED = frozenset({Outcome.APPLIED, Outcome.NO_CHANGES})
 MAX_PASSES = 3
 
 
 @dataclass
 class LocalStack:
-    sandbox: Any  # reconciler.sandbox.server.SandboxServer (moto imported lazily)
+    sandbox: Any  # reconciler.sandbox.Sandbox (moto imported lazily)
     edge: LocalEdge
     passes: list[PassReport]
 
@@ -56,17 +50,11 @@ def reconcile_until_converged(routes_dir: Path, root: Path, target: AwsTarget) -
     return reports
 
 
-def start_local_stack(routes_dir: Path, root: Path, edge_port: int = 0) -> LocalStack:
-    os.environ.update(SANDBOX_CREDENTIALS)
-    os.environ.pop("AWS_PROFILE", None)
-    from reconciler.sandbox.seed import seed
-    from reconciler.sandbox.server import SandboxServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    sandbox = SandboxServer(run_functions=True).start()
+def start_local_stack(routes_dir: Path, root: Path, sandbox: Any, edge_port: int = 0) -> LocalStack:
+    """Reconcile `sandbox` (a started, seeded reconciler.sandbox.Sandbox, which the stack
+    then owns and stops) and serve the edge over it."""
     try:
         target = AwsTarget(endpoint_url=sandbox.endpoint_url)
-        seed(target)
         passes = reconcile_until_converged(routes_dir, root, target)
         edge = start_local_edge(sandbox.endpoint_url, edge_port)
     except BaseException:

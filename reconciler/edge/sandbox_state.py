@@ -1,10 +1,10 @@
 """What the edge knows about the distribution and its functions, read from the emulated AWS.
 
-Everything goes over the wire with stock boto3 clients (GetDistributionConfig,
+Everything goes over the wire like any client's reads: GetDistribution,
 DescribeFunction/GetFunction at LIVE, the KVS data plane's ListKeys, Lambda GetFunction
-for a version), except the bytes of a Lambda version's package: moto's Code.Location is
-an S3 URL that nothing serves, so they come from moto's Lambda backend in this process,
-checked against the CodeSha256 the wire reported.
+for a version and then its package from GetFunction's Code.Location (a presigned URL the
+sandbox serves, as S3 does on AWS), checked against the CodeSha256 GetFunction reported.
+So the edge works against a sandbox in another process too.
 
 Reads are cached for `ttl` seconds, standing in for CloudFront's propagation delay and
 keeping the per-request overhead small; ttl=0 reads everything on every request.
@@ -16,6 +16,7 @@ import base64
 import hashlib
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -184,17 +185,18 @@ class SandboxState:
         return self._cache.get(("lambda", version_arn), lambda: self._read_lambda(version_arn))
 
     def _read_lambda(self, version_arn: str) -> LambdaVersion:
-        config = self._lambda.get_function(FunctionName=version_arn)["Configuration"]
+        reply = self._lambda.get_function(FunctionName=version_arn)
+        config = reply["Configuration"]
         sha = config["CodeSha256"]
         cached = self._packages.get((version_arn, sha))
         if cached is not None:
             return cached
-        zip_bytes = _moto_package_bytes(version_arn)
+        zip_bytes = _download((reply.get("Code") or {}).get("Location"), version_arn)
         actual = base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
         if actual != sha:
             raise EdgeStateError(
-                f"the package of {version_arn} in this process does not match the CodeSha256 "
-                f"the endpoint reports ({actual} != {sha}): is the sandbox in another process?"
+                f"the package of {version_arn} downloaded from Code.Location does not match "
+                f"the CodeSha256 GetFunction reports ({actual} != {sha})"
             )
         version = LambdaVersion(
             version_arn, sha, config["Handler"], int(config["Timeout"]), zip_bytes
@@ -228,14 +230,11 @@ def _looks_like_domain(value: str) -> bool:
     return "." in value and " " not in value and "/" not in value and ":" not in value
 
 
-def _moto_package_bytes(version_arn: str) -> bytes:
-    # moto's Code.Location (an S3 URL) is not served by moto; the bytes live only in its
-    # Lambda backend, which is in this process when the sandbox is.
-    from moto.awslambda.models import lambda_backends
-
-    account = version_arn.split(":")[4]
+def _download(location: str | None, version_arn: str) -> bytes:
+    if not location or not location.startswith(("http://", "https://")):
+        raise EdgeStateError(f"GetFunction of {version_arn} gave no package URL: {location!r}")
     try:
-        function = lambda_backends[account][EDGE_REGION].get_function(version_arn)
-    except Exception as exc:
-        raise EdgeStateError(f"cannot read the package of {version_arn}: {exc}") from exc
-    return bytes(function.code_bytes)
+        with urllib.request.urlopen(location, timeout=30) as reply:  # the scheme is checked above
+            return bytes(reply.read())
+    except OSError as exc:
+        raise EdgeStateError(f"cannot download the package of {version_arn}: {exc}") from exc

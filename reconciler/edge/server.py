@@ -108,7 +108,7 @@ def start_local_edge(
 ) -> LocalEdge:
     """Start origin backends and an edge on host:port (0 = a free port) for the sandbox.
 
-    The sandbox must run in this process (the Lambda@Edge package bytes are read from it)
+    The sandbox may run in another process (Lambda@Edge packages come from Code.Location)
     and the distribution must exist (seeded); functions and stores may come later, with
     the first reconcile pass. `state_ttl` is how long a read of the emulated AWS is reused.
     """

@@ -1,6 +1,6 @@
 """Installs every extension of moto exactly once per process.
 
-Each extension module owns one gap listed in shared/AWS_FACTS.md and exposes install().
+Each extension package owns the gaps it names in its docstrings and exposes install().
 Module names must not start with "moto" (moto's error handling keys off module names).
 """
 
@@ -17,20 +17,11 @@ def install_all() -> None:
     with _lock:
         if _installed:
             return
-        from reconciler.sandbox import (
-            cloudfront_distributions,
-            cloudfront_functions,
-            dynamodb_limits,
-            kvs_dataplane,
-            lambda_versions,
-        )
+        from reconciler.sandbox.awslambda import install as awslambda
+        from reconciler.sandbox.cloudfront import install as cloudfront
+        from reconciler.sandbox.dynamodb import install as dynamodb
+        from reconciler.sandbox.kvs import registration as kvs
 
-        for module in (
-            cloudfront_distributions,
-            cloudfront_functions,
-            kvs_dataplane,
-            dynamodb_limits,
-            lambda_versions,
-        ):
+        for module in (cloudfront, kvs, dynamodb, awslambda):
             module.install()
         _installed = True

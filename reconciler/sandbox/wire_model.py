@@ -23,6 +23,9 @@ _HOST_SERVICE = re.compile(
     r"^(?:\d{12}\.)?(?P<svc>[a-z0-9-]+)\.(?:[a-z0-9-]+\.)?(?:amazonaws\.com|api\.aws)"
 )
 _LABEL = re.compile(r"\{([^}]+)\}")
+# GetFunction's presigned Code.Location on the sandbox (awslambda/code_location.py): an
+# S3 GetObject of the bucket AWS keeps Lambda packages in.
+CODE_PATH = re.compile(r"^/awslambda-[a-z0-9-]+-tasks/snapshots/\d{12}/[^/]+$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,10 @@ class Route:
 class ServiceShape:
     protocol: str
     routes: tuple[Route, ...]
+
+
+def code_download(raw_path: str) -> tuple[str, str] | None:
+    return ("s3", "GetObject") if CODE_PATH.match(raw_path) else None
 
 
 def signature_of(authorization: str | None) -> tuple[str, str | None, str | None]:
@@ -116,6 +123,43 @@ def shape_of(service: str) -> ServiceShape | None:
         )
     routes.sort(key=lambda r: -r.specificity)
     return ServiceShape(protocol=protocol, routes=tuple(routes))
+
+
+def _described(shape: Any) -> tuple[int, str]:
+    # JSON-protocol models carry no status: "fault" (the server's) is 500, the rest 400.
+    fault = shape._shape_model.get("fault")
+    status = (shape.metadata.get("error") or {}).get("httpStatusCode") or (500 if fault else 400)
+    text = re.sub(r"<[^>]+>", "", shape.documentation or "").strip()
+    return int(status), " ".join(text.split())
+
+
+def _model(service: str) -> Any:
+    from botocore.exceptions import UnknownServiceError
+
+    with _model_lock:
+        try:
+            return _session().get_service_model(service)
+        except UnknownServiceError:
+            return None
+
+
+@functools.cache
+def error_shape(service: str, code: str) -> tuple[int, str] | None:
+    """(HTTP status, documentation text) of an error the service's model declares."""
+    model = _model(service)
+    for shape in model.error_shapes if model is not None else ():
+        if code in (shape.name, getattr(shape, "error_code", None)):
+            return _described(shape)
+    return None
+
+
+@functools.cache
+def operation_errors(service: str, operation: str) -> dict[str, tuple[int, str]]:
+    """{code: (status, documentation)} of the errors the model declares for one operation."""
+    model = _model(service)
+    if model is None or operation not in model.operation_names:
+        return {}
+    return {s.name: _described(s) for s in model.operation_model(operation).error_shapes}
 
 
 def operation_of(

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -97,7 +98,9 @@ class Hostile:
         return errors
 
     def restore(self) -> None:
-        """Back to the repository's valid routes and edge functions (no pass awaited)."""
+        """Back to the repository's valid routes and edge functions, and the valid pass
+        that triggers awaited: otherwise the next case's call count could be read while
+        that pass is still observing AWS."""
         for entry in self.routes.iterdir():
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
@@ -107,6 +110,8 @@ class Hostile:
         tier_router = self.repo / "edge_functions" / "tier_router"
         shutil.copy2(REPO / "edge_functions" / "tier_router" / "index.js", tier_router)
         (tier_router / "evil.js").unlink(missing_ok=True)
+        time.sleep(0.5)  # > the daemon's debounce: the pass this triggers has started
+        wait_for(self.daemon.idle, 30, "the restored routes' pass")
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from reconciler.sandbox import cloudfront_functions as sandbox_cff
 
 ROOT = Path(__file__).resolve().parents[2]
 TIER_ROUTER = ROOT / "edge_functions" / "tier_router"
@@ -68,25 +65,6 @@ def tier_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "tier_router"
     shutil.copytree(TIER_ROUTER, folder)
     return folder
-
-
-@pytest.fixture
-def no_testfunction_runner() -> Iterator[None]:
-    before = sandbox_cff.test_function_runner()
-    sandbox_cff.set_test_function_runner(None)
-    yield
-    sandbox_cff.set_test_function_runner(before)
-
-
-@pytest.fixture
-def testfunction_runner() -> Iterator[None]:
-    """TestFunction in the sandbox executes the code with the real Node harness."""
-    from reconciler.functions.cloudfront import execute_for_sandbox
-
-    before = sandbox_cff.test_function_runner()
-    sandbox_cff.set_test_function_runner(execute_for_sandbox)
-    yield
-    sandbox_cff.set_test_function_runner(before)
 
 
 def trust_policy(*services: str) -> str:

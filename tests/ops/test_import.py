@@ -28,7 +28,7 @@ COMMENT = "edge-routing-example"
 
 
 @pytest.fixture
-def live(repo: Path, seeded: AwsTarget, lambda_packages: dict[str, bytes]) -> AwsTarget:
+def live(repo: Path, seeded: AwsTarget) -> AwsTarget:
     """The walkthrough's whole setup in the account, made by one real pass.
 
     The sandbox's TestFunction compute figure is wall time against a 1 ms budget and reads

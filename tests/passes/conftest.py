@@ -13,4 +13,6 @@ __all__ = ["REPO"]
 
 @pytest.fixture
 def reconciler(repo: Path, seeded: AwsTarget) -> Reconciler:
-    return Reconciler(repo / "routes", repo, seeded)
+    # The sandbox's TestFunction reports this (busy, shared) machine's compute figure; the
+    # gate is not what these tests are about (it has its own test in tests/lifecycle).
+    return Reconciler(repo / "routes", repo, seeded, max_compute_utilization=100)

@@ -396,7 +396,9 @@ class Prepared:
 
 
 def _reconciler(repo: Path, target: AwsTarget) -> Reconciler:
-    return Reconciler(repo / "routes", repo, target)
+    # TestFunction runs the real code once per event and reports this machine's compute
+    # figure; the trials are about crashes, not the compute gate.
+    return Reconciler(repo / "routes", repo, target, max_compute_utilization=100)
 
 
 def setup_baseline(sandbox: Sandbox, prepared: Prepared) -> None:

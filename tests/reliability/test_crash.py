@@ -8,12 +8,10 @@ random ones and prints the table of docs/reliability.md.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import pytest
 
-from reconciler.sandbox import cloudfront_functions as sandbox_cff
 from reconciler.sandbox.server import SandboxServer
 from tests.reliability import crash
 
@@ -37,12 +35,8 @@ pytestmark = pytest.mark.slow  # about 40 s: 11 reconciler subprocesses killed a
 @pytest.fixture(scope="module")
 def server() -> Iterator[SandboxServer]:
     """A sandbox of this module's own: the trials reset it many times."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    before = sandbox_cff.test_function_runner()
-    sandbox_cff.set_test_function_runner(None)  # TestFunction "unavailable": offline tests gate
     with SandboxServer() as s:
         yield s
-    sandbox_cff.set_test_function_runner(before)
 
 
 @pytest.fixture(scope="module")

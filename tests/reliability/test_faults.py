@@ -21,6 +21,7 @@ from reconciler.passes import Reconciler
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.aws.lambda_edge import LambdaEdgeAdapter
 from reconciler.sandbox.hooks import WireCall, kvs_race
+from reconciler.sandbox.switches import NEVER
 from tests.reliability import crash
 from tests.reliability.wirefaults import land_then_reset, ok_writes, statuses
 
@@ -414,34 +415,15 @@ def test_a_permanent_kvs_race_gives_up_bounded_with_a_conflict(
 # --- a Lambda update stuck InProgress -----------------------------------------------------
 
 
-@pytest.fixture
-def stuck_lambda(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """While set, the emulated Lambda reports LastUpdateStatus InProgress for tenant-router
-    (moto always says Successful): an update that never settles."""
-    from moto.awslambda.models import LambdaFunction
-
-    stuck = threading.Event()
-    original = LambdaFunction.get_configuration
-
-    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
-        config = dict(original(self, on_create))
-        if stuck.is_set() and self.function_name == crash.LAMBDA and not on_create:
-            config["LastUpdateStatus"] = "InProgress"
-        return config
-
-    monkeypatch.setattr(LambdaFunction, "get_configuration", get_configuration)
-    return stuck
-
-
 def test_a_lambda_update_stuck_in_progress_times_out_retryable_and_publishes_nothing(
-    aws: Any, reconciler: Reconciler, repo: Path, seeded: AwsTarget, stuck_lambda: threading.Event
+    aws: Any, reconciler: Reconciler, repo: Path, seeded: AwsTarget
 ) -> None:
     converge_then_edit(aws, reconciler, repo)
     reconciler.lambdas = LambdaEdgeAdapter(seeded, region="us-east-1", wait_seconds=4)
     hooks = hooks_of(aws)
-    hooks.inject(
-        "lambda", "UpdateFunctionCode", kind="race", action=lambda _c: stuck_lambda.set(), count=1
-    )
+    # The sandbox's Lambda reports an update InProgress until the switch says otherwise:
+    # an update that never settles.
+    hooks.switches.update(lambda_update_reads=NEVER)
     report, elapsed = timed(reconciler)
     assert report.outcome is Outcome.FAILED and report.error_class == "retryable", report.errors
     assert any("did not settle (function_updated)" in e for e in report.errors), report.errors
@@ -449,8 +431,7 @@ def test_a_lambda_update_stuck_in_progress_times_out_retryable_and_publishes_not
     assert hooks.count("lambda", "PublishVersion") == 0
     assert hooks.count("cloudfront", "UpdateDistribution") == 0
 
-    stuck_lambda.clear()  # the update settles: the next pass publishes and wires, once
-    hooks.reset()
+    hooks.reset()  # default switches: the update settles, the next pass publishes and wires, once
     again = reconciler.run_pass(dry_run=False)
     assert again.outcome is Outcome.APPLIED, again.errors
     assert ok_writes(hooks) == Counter(

@@ -6,16 +6,12 @@ Stock boto3 over HTTP against the sandbox; one test per documented fact.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.sandbox import cloudfront_distributions
-from reconciler.sandbox import cloudfront_functions as cff
 from tests.sandbox._cf_support import (
     CACHING_DISABLED,
     CODE,
@@ -40,45 +36,6 @@ EVENT: dict[str, Any] = {
 @pytest.fixture
 def cf(aws: Any) -> Any:
     return aws.client("cloudfront")
-
-
-class RecordingRunner:
-    """A test double for the JavaScript engine (the Node harness in reconciler/functions
-    registers the real one). It does not interpret JS: it records what the emulator hands
-    it and returns a scripted result, which is all the seam itself is responsible for."""
-
-    def __init__(self, result: cff.FunctionRunResult) -> None:
-        self.result = result
-        self.calls: list[tuple[str, dict[str, Any], dict[str, str] | None]] = []
-
-    def __call__(
-        self, code: str, event: dict[str, Any], kvs: dict[str, str] | None
-    ) -> cff.FunctionRunResult:
-        self.calls.append((code, event, kvs))
-        return self.result
-
-
-def _result(**overrides: Any) -> cff.FunctionRunResult:
-    result: cff.FunctionRunResult = {
-        "output": EVENT["request"],
-        "logs": ["tier=standard"],
-        "error": None,
-        "compute_utilization": 12,
-    }
-    result.update(overrides)  # type: ignore[typeddict-item]
-    return result
-
-
-@pytest.fixture
-def use_runner() -> Iterator[Any]:
-    """Registers a runner for one test and puts back whatever was registered before."""
-    before = cff.test_function_runner()
-
-    def register(runner: cff.FunctionRunner | None) -> None:
-        cff.set_test_function_runner(runner)
-
-    yield register
-    cff.set_test_function_runner(before)
 
 
 def describe(cf: Any, name: str = "tier-router", stage: str = "DEVELOPMENT") -> dict[str, Any]:
@@ -248,7 +205,7 @@ def test_publish_with_the_live_etag_fails_once_development_moved(cf: Any) -> Non
         cf.publish_function(Name="tier-router", IfMatch=live_etag)
 
 
-def test_publish_redeploys_distributions_using_the_function(cf: Any) -> None:
+def test_publish_redeploys_distributions_using_the_function(aws: Any, cf: Any) -> None:
     arn = published_function_arn(cf)
     config = distribution_config(
         DefaultCacheBehavior=behaviour(
@@ -257,21 +214,16 @@ def test_publish_redeploys_distributions_using_the_function(cf: Any) -> None:
         )
     )
     dist = cf.create_distribution(DistributionConfig=config)
-    before = cloudfront_distributions.deploy_after_reads()
-    cloudfront_distributions.set_deploy_after_reads(1)
-    try:
-        dist_id = dist["Distribution"]["Id"]
-        assert cf.get_distribution(Id=dist_id)["Distribution"]["Status"] == "Deployed"
-        cf.publish_function(Name="tier-router", IfMatch=describe(cf)["ETag"])
-        got = cf.get_distribution_config(Id=dist_id)
-        assert got["ETag"] != dist["ETag"]
-        with aws_error("PreconditionFailed", 412):
-            cf.update_distribution(
-                Id=dist_id, IfMatch=dist["ETag"], DistributionConfig=got["DistributionConfig"]
-            )
-        assert describe(cf)["FunctionSummary"]["Status"] == "ASSOCIATED"
-    finally:
-        cloudfront_distributions.set_deploy_after_reads(before)
+    aws.server.hooks.switches.update(distribution_deploy_reads=1)
+    dist_id = dist["Distribution"]["Id"]
+    assert cf.get_distribution(Id=dist_id)["Distribution"]["Status"] == "Deployed"
+    cf.publish_function(Name="tier-router", IfMatch=describe(cf)["ETag"])
+    got = cf.get_distribution_config(Id=dist_id)
+    assert got["ETag"] != dist["ETag"]
+    with aws_error("PreconditionFailed", 412):
+        cf.update_distribution(
+            Id=dist_id, IfMatch=dist["ETag"], DistributionConfig=got["DistributionConfig"]
+        )
 
 
 # ----------------------------------------------------------------- DeleteFunction
@@ -305,57 +257,60 @@ def test_a_function_in_use_cannot_be_deleted(cf: Any) -> None:
 # ------------------------------------------------------------------- TestFunction
 
 
-def test_function_without_a_runner_is_an_explicit_501(cf: Any, use_runner: Any) -> None:
-    use_runner(None)
-    etag = create_function(cf)
-    with aws_error("NotImplemented", 501) as info:
-        cf.test_function(Name="tier-router", IfMatch=etag, EventObject=json.dumps(EVENT).encode())
-    assert "no function runner registered" in info.value.response["Error"]["Message"]
-
-
-def test_function_runs_the_stage_code_with_the_decoded_event(cf: Any, use_runner: Any) -> None:
-    runner = RecordingRunner(_result())
-    use_runner(runner)
-    etag = create_function(cf)
+def test_function_runs_the_stage_code_once_with_the_decoded_event(cf: Any) -> None:
+    etag = create_function(cf, code=TAGGING.replace("STAGE", "live").encode())
     cf.publish_function(Name="tier-router", IfMatch=etag)
-    dev_etag = update(cf, etag, code=b"// development code")["ETag"]
+    dev_code = TAGGING.replace("STAGE", "development").encode()
+    dev_etag = update(cf, etag, code=dev_code)["ETag"]
 
     dev = cf.test_function(
         Name="tier-router", IfMatch=dev_etag, Stage="DEVELOPMENT", EventObject=json.dumps(EVENT)
     )["TestResult"]
     live_etag = describe(cf, stage="LIVE")["ETag"]
-    cf.test_function(
+    live = cf.test_function(
         Name="tier-router", IfMatch=live_etag, Stage="LIVE", EventObject=json.dumps(EVENT)
+    )["TestResult"]
+
+    assert dev["FunctionSummary"]["FunctionMetadata"]["Stage"] == "DEVELOPMENT"
+    assert dev["FunctionExecutionLogs"] == ["stage=development uri=/"]  # one execution
+    assert live["FunctionExecutionLogs"] == ["stage=live uri=/"]
+    assert dev["FunctionErrorMessage"] == ""
+    request = {**EVENT["request"], "headers": {"x-stage": {"value": "development"}}}
+    assert json.loads(dev["FunctionOutput"]) == {"request": request}
+    assert 1 <= int(dev["ComputeUtilization"]) <= 100
+
+
+# A function that tags the request with the stage it was written as, and logs once.
+TAGGING = (
+    "function handler(event) {\n"
+    "  console.log('stage=STAGE uri=' + event.request.uri);\n"
+    "  event.request.headers['x-stage'] = {value: 'STAGE'};\n"
+    "  return event.request;\n}\n"
+)
+
+
+def test_function_reports_a_returned_response_and_errors(cf: Any) -> None:
+    redirect = (
+        "function handler(event) { return {statusCode: 302, statusDescription: 'Found', "
+        "headers: {location: {value: 'https://example.com/'}}}; }"
+    )
+    etag = create_function(cf, code=redirect.encode())
+    ran = cf.test_function(Name="tier-router", IfMatch=etag, EventObject=json.dumps(EVENT))
+    response = json.loads(ran["TestResult"]["FunctionOutput"])["response"]
+    assert (response["statusCode"], response["headers"]["location"]["value"]) == (
+        302,
+        "https://example.com/",
     )
 
-    assert [(code, event, kvs) for code, event, kvs in runner.calls] == [
-        ("// development code", EVENT, None),
-        (CODE.decode(), EVENT, None),
-    ]
-    assert dev["FunctionSummary"]["FunctionMetadata"]["Stage"] == "DEVELOPMENT"
-    assert dev["ComputeUtilization"] == "12"
-    assert dev["FunctionExecutionLogs"] == ["tier=standard"]
-    assert dev["FunctionErrorMessage"] == ""
-    assert json.loads(dev["FunctionOutput"]) == {"request": EVENT["request"]}
-
-
-def test_function_reports_a_returned_response_and_errors(cf: Any, use_runner: Any) -> None:
-    response = {"statusCode": 302, "statusDescription": "Found", "headers": {}}
-    use_runner(RecordingRunner(_result(output=response)))
-    etag = create_function(cf)
-    ran = cf.test_function(Name="tier-router", IfMatch=etag, EventObject=json.dumps(EVENT))
-    assert json.loads(ran["TestResult"]["FunctionOutput"]) == {"response": response}
-
-    use_runner(RecordingRunner(_result(output=None, error="TypeError: x is undefined")))
+    throwing = b"function handler(event) { var x; return x.missing; }"
+    etag = update(cf, etag, code=throwing)["ETag"]
     failed = cf.test_function(Name="tier-router", IfMatch=etag, EventObject=json.dumps(EVENT))
-    assert failed["TestResult"]["FunctionErrorMessage"] == "TypeError: x is undefined"
+    assert "TypeError" in failed["TestResult"]["FunctionErrorMessage"]
     assert failed["TestResult"]["FunctionOutput"] == ""
 
 
-def test_function_passes_the_associated_store_entries(aws: Any, use_runner: Any) -> None:
+def test_function_reads_the_associated_store(aws: Any) -> None:
     cf = aws.client("cloudfront")
-    runner = RecordingRunner(_result())
-    use_runner(runner)
     store_arn = cf.create_key_value_store(Name="tier-origins")["KeyValueStore"]["ARN"]
     kvs = aws.client("cloudfront-keyvaluestore")
     kvs.put_key(
@@ -365,32 +320,33 @@ def test_function_passes_the_associated_store_entries(aws: Any, use_runner: Any)
         IfMatch=kvs.describe_key_value_store(KvsARN=store_arn)["ETag"],
     )
     stores = {"Quantity": 1, "Items": [{"KeyValueStoreARN": store_arn}]}
-    etag = create_function(cf, KeyValueStoreAssociations=stores)
-    cf.test_function(Name="tier-router", IfMatch=etag, EventObject=json.dumps(EVENT))
-    assert runner.calls[0][2] == {"standard": "standard-api.example.com"}
+    code = (
+        "import cf from 'cloudfront';\nconst kvs = cf.kvs();\n"
+        "async function handler(event) {\n"
+        "  event.request.headers['x-origin'] = {value: await kvs.get('standard')};\n"
+        "  return event.request;\n}\n"
+    )
+    etag = create_function(cf, code=code.encode(), KeyValueStoreAssociations=stores)
+    result = cf.test_function(Name="tier-router", IfMatch=etag, EventObject=json.dumps(EVENT))
+    output = json.loads(result["TestResult"]["FunctionOutput"])
+    assert output["request"]["headers"]["x-origin"] == {"value": "standard-api.example.com"}
 
 
-def test_function_with_stale_etag_is_precondition_failed(cf: Any, use_runner: Any) -> None:
-    use_runner(RecordingRunner(_result()))
+def test_function_with_stale_etag_is_precondition_failed(cf: Any) -> None:
     first = create_function(cf)
     update(cf, first, code=b"// v2")
     with aws_error("PreconditionFailed", 412):
         cf.test_function(Name="tier-router", IfMatch=first, EventObject=json.dumps(EVENT))
 
 
-def test_function_with_a_non_json_event_is_invalid_argument(cf: Any, use_runner: Any) -> None:
-    use_runner(RecordingRunner(_result()))
+def test_function_with_a_non_json_event_is_invalid_argument(cf: Any) -> None:
     etag = create_function(cf)
     with aws_error("InvalidArgument", 400):
         cf.test_function(Name="tier-router", IfMatch=etag, EventObject=b"not json")
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
-def test_function_runs_real_code_through_the_node_harness(aws: Any, use_runner: Any) -> None:
+def test_function_runs_real_code_through_the_node_harness(aws: Any) -> None:
     # The real engine end to end: the seed's tier router, its store, one of its test events.
-    from reconciler.functions.cloudfront import execute_for_sandbox
-
-    use_runner(execute_for_sandbox)
     cf, kvs = aws.client("cloudfront"), aws.client("cloudfront-keyvaluestore")
     case = json.loads(
         (TIER_ROUTER / "tests" / "01-premium-routes-to-premium-origin.json").read_text()
@@ -412,3 +368,13 @@ def test_function_runs_real_code_through_the_node_harness(aws: Any, use_runner: 
     assert result["FunctionErrorMessage"] == ""
     assert json.loads(result["FunctionOutput"]) == {"request": case["event"]["request"]}
     assert any('"route":"tier"' in line for line in result["FunctionExecutionLogs"])
+
+
+def test_a_sandbox_without_node_does_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    # TestFunction always runs the real code: no Node, no sandbox (and never an answer
+    # the real service cannot give).
+    from reconciler import sandbox
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(sandbox.SandboxStartError, match="node is not on PATH"):
+        sandbox.start()

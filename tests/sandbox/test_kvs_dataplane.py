@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from reconciler.sandbox import kvs_dataplane
+from reconciler.sandbox.kvs import store
 
 MISSING_ARN = (
     "arn:aws:cloudfront::123456789012:key-value-store/00000000-0000-0000-0000-000000000000"
@@ -90,7 +90,7 @@ def test_every_write_returns_a_new_etag_and_consistent_counts(kvs: Any, arn: str
 
     deleted = kvs.delete_key(KvsARN=arn, Key="premium", IfMatch=upd["ETag"])
     assert deleted["ETag"] != upd["ETag"] and deleted["ItemCount"] == 1
-    assert kvs_dataplane.entries_for_arn(arn) == {"a/b c": "x"}
+    assert store.entries_for_arn(arn) == {"a/b c": "x"}
 
 
 def test_stale_ifmatch_is_a_409_conflict_and_changes_nothing(kvs: Any, arn: str) -> None:
@@ -237,4 +237,4 @@ def test_moto_reset_clears_data_plane_state(aws: Any, kvs: Any, arn: str) -> Non
         kvs.get_key(KvsARN=arn, Key="k")
     assert _error(exc) == ("ResourceNotFoundException", 404)
     with pytest.raises(LookupError):
-        kvs_dataplane.entries_for_arn(arn)
+        store.entries_for_arn(arn)

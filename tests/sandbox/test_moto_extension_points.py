@@ -6,7 +6,7 @@ import importlib.metadata
 import inspect
 from typing import Any
 
-from reconciler.sandbox import kvs_dataplane
+from reconciler.sandbox.kvs import registration as kvs_registration
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -44,8 +44,8 @@ def test_stock_moto_cannot_route_sigv4a_which_is_why_it_is_patched(sandbox: Any)
     }
     app = DomainDispatcherApplication(create_backend_app)
     assert original(app, environ, "/key-value-stores/x") is None  # 4-part scope: unparsed
-    assert patched(app, environ, "/key-value-stores/x") == kvs_dataplane.INTERNAL_HOST
-    assert app.get_backend_for_host(kvs_dataplane.INTERNAL_HOST) == kvs_dataplane.SERVICE
+    assert patched(app, environ, "/key-value-stores/x") == kvs_registration.INTERNAL_HOST
+    assert app.get_backend_for_host(kvs_registration.INTERNAL_HOST) == kvs_registration.SERVICE
 
 
 def test_cloudfront_and_dynamodb_internals_exist(sandbox: Any) -> None:
@@ -58,3 +58,34 @@ def test_cloudfront_and_dynamodb_internals_exist(sandbox: Any) -> None:
     assert "aws" in cloudfront_backends["123456789012"]
     assert hasattr(DynamoHandler.batch_write_item, "__wrapped__")
     assert "RequestItems" in inspect.getsource(DynamoHandler.batch_write_item.__wrapped__)
+
+
+def test_every_extension_package_finds_what_it_patches() -> None:
+    from reconciler.sandbox.awslambda import install as awslambda
+    from reconciler.sandbox.cloudfront import install as cloudfront
+    from reconciler.sandbox.dynamodb import install as dynamodb
+
+    problems = {
+        "cloudfront": cloudfront.check_extension_points(),
+        "dynamodb": dynamodb.check_extension_points(),
+        "awslambda": awslambda.check_extension_points(),
+    }
+    assert problems == {"cloudfront": [], "dynamodb": [], "awslambda": []}
+
+
+def test_the_server_internals_the_sandbox_uses_exist() -> None:
+    # waitress is pinned: the reset fault reaches a connection's socket through the
+    # channel behind environ["waitress.client_disconnected"], and stop() closes the
+    # channels from the loop's thread through the server's trigger.
+    import importlib.metadata
+
+    from waitress.channel import ClientDisconnected, HTTPChannel
+    from waitress.server import BaseWSGIServer
+    from waitress.task import WSGITask
+
+    assert importlib.metadata.version("waitress") == "3.0.2"
+    assert issubclass(ClientDisconnected, Exception)
+    assert "check_client_disconnected" in vars(HTTPChannel)
+    assert '"waitress.client_disconnected"' in inspect.getsource(WSGITask.get_environment)
+    assert '"REQUEST_URI"' in inspect.getsource(WSGITask.get_environment)
+    assert {"pull_trigger", "run"} <= set(vars(BaseWSGIServer))
