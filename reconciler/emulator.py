@@ -13,6 +13,9 @@ import os
 import tempfile
 
 REGION = "us-east-1"
+# The comment of the distribution the sandbox seeds like the walkthrough's console steps
+# (reconciler/sandbox/seed.py); the local edge serves it by default.
+DISTRIBUTION_COMMENT = "edge-routing-example"
 ACCOUNT_ID = "123456789012"  # moto's default account
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -11,6 +11,7 @@ against real AWS (no endpoint_url) nothing is rewritten.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
@@ -112,3 +113,33 @@ def _install_kvs_host_rewrite(client: Any, endpoint_url: str) -> None:
             )
 
     client.meta.events.register(f"before-send.{KVS_SERVICE}", rewrite)
+
+
+# botocore session variables as (config key, env var, default, converter): no env var,
+# no config file, so AWS_PROFILE, AWS_CONFIG_FILE and friends of the caller are not read.
+_ISOLATED_SESSION_VARS = {
+    "profile": (None, None, None, None),
+    "config_file": (None, None, os.devnull, None),
+    "credentials_file": (None, None, os.devnull, None),
+}
+
+
+def emulator_client(service: str, endpoint_url: str, region: str) -> Any:
+    """A client of an emulator that reads nothing from the shell: no profile, no config
+    file, the emulator's dummy credentials (reconciler/emulator.py), one attempt."""
+    import botocore.session
+
+    from reconciler.emulator import CREDENTIALS
+
+    session = botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS)
+    session.set_credentials(
+        CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
+    return session.create_client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
+    )

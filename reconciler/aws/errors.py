@@ -55,6 +55,7 @@ from reconciler.core.errors import (
 
 # Re-exported: the adapters' callers import the classes from here with the table.
 __all__ = [
+    "SDK_ERRORS",
     "THROTTLE_RETRY_AFTER",
     "AccessDeniedError",
     "AlreadyExistsError",
@@ -141,6 +142,10 @@ CODES: Mapping[str, type[ReconcileError]] = {
     # a missing IfMatch is our bug, not someone else's write
     "InvalidIfMatchVersion": FatalError,
 }
+# What an AWS SDK call can raise: for callers outside reconciler/aws that must catch it
+# (they translate() it) without importing botocore themselves.
+SDK_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
+
 # Status codes without a code in the table (a proxy's 502, an empty 5xx body).
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 

@@ -95,9 +95,7 @@ def command(
     `reconciler plan` shows no changes. Exit status 0, or 1 when the import failed or
     the files written do not validate.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from reconciler.aws.errors import describe
+    from reconciler.aws.errors import SDK_ERRORS, describe
     from reconciler.importer import ImportError_, ImportRequest, run_import
 
     request = ImportRequest(
@@ -114,7 +112,7 @@ def command(
     except ImportError_ as exc:
         click.echo(f"reconciler import: {exc}", err=True)
         raise SystemExit(EXIT_ERROR) from exc
-    except (ClientError, BotoCoreError) as exc:
+    except SDK_ERRORS as exc:
         click.echo(f"reconciler import: AWS error: {describe(exc)}", err=True)
         raise SystemExit(EXIT_ERROR) from exc
     for kind, names in result.documents.items():

@@ -17,13 +17,13 @@ import hashlib
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from reconciler.aws.clients import KVS_SERVICE, AwsTarget, make_client
 from reconciler.edge.model import OriginTarget
-from reconciler.sandbox.seed import DISTRIBUTION_COMMENT, find_distribution_id
+from reconciler.emulator import DISTRIBUTION_COMMENT
 
 T = TypeVar("T")
 EDGE_REGION = "us-east-1"
@@ -133,7 +133,7 @@ class SandboxState:
 
     def _read_distribution(self) -> DistributionView:
         if self._distribution_id is None:
-            self._distribution_id = find_distribution_id(self._cloudfront, self._comment)
+            self._distribution_id = _find_distribution_id(self._cloudfront, self._comment)
             if self._distribution_id is None:
                 raise EdgeStateError(
                     f"no distribution with comment {self._comment!r} in {self.endpoint_url}"
@@ -146,7 +146,7 @@ class SandboxState:
             id=dist["Id"],
             domain_name=dist["DomainName"],
             etag=reply["ETag"],
-            config=dist["DistributionConfig"],
+            config=dict(dist["DistributionConfig"]),
         )
 
     # -- CloudFront Functions -------------------------------------------------------------
@@ -162,10 +162,10 @@ class SandboxState:
         etag = described["ETag"]
         code = self._code.get((name, etag))
         if code is None:
-            raw = self._cloudfront.get_function(Name=name, Stage="LIVE")["FunctionCode"]
+            raw: Any = self._cloudfront.get_function(Name=name, Stage="LIVE")["FunctionCode"]
             code = raw.read().decode("utf-8") if hasattr(raw, "read") else bytes(raw).decode()
             self._code[(name, etag)] = code
-        stores = (
+        stores: Mapping[str, Any] = (
             described["FunctionSummary"]["FunctionConfig"].get("KeyValueStoreAssociations") or {}
         )
         arns = [s["KeyValueStoreARN"] for s in stores.get("Items") or []]
@@ -238,3 +238,11 @@ def _download(location: str | None, version_arn: str) -> bytes:
             return bytes(reply.read())
     except OSError as exc:
         raise EdgeStateError(f"cannot download the package of {version_arn}: {exc}") from exc
+
+
+def _find_distribution_id(cloudfront: Any, comment: str) -> str | None:
+    for page in cloudfront.get_paginator("list_distributions").paginate():
+        for summary in page.get("DistributionList", {}).get("Items", []) or []:
+            if summary.get("Comment") == comment:
+                return str(summary["Id"])
+    return None

@@ -14,8 +14,8 @@ from reconciler.edge.model import ViewerRequest
 from reconciler.edge.origins import OriginBackends
 from reconciler.edge.pipeline import EdgePipeline
 from reconciler.edge.sandbox_state import SandboxState
+from reconciler.emulator import DISTRIBUTION_COMMENT
 from reconciler.functions.cloudfront import CloudFrontFunctionRunner
-from reconciler.sandbox.seed import DISTRIBUTION_COMMENT
 
 log = structlog.get_logger("reconciler.edge")
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.emulator import CREDENTIALS, REGION, client_environment
+from reconciler.emulator import REGION, client_environment
 from reconciler.functions.node import HarnessError, HarnessNotInstalled
 
 # The child: a ThreadedMotoServer on a free port, its URL on stdout; it exits when stdin
@@ -37,15 +37,6 @@ print(f"http://{host}:{port}", flush=True)
 sys.stdin.read()
 server.stop()
 """
-
-# botocore session variables as (config key, env var, default, converter): no env var,
-# no config file, so AWS_PROFILE, AWS_CONFIG_FILE and friends of the caller are not read.
-_ISOLATED_SESSION_VARS = {
-    "profile": (None, None, None, None),
-    "config_file": (None, None, os.devnull, None),
-    "credentials_file": (None, None, os.devnull, None),
-}
-
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -132,23 +123,10 @@ class EmulatedDynamoDb:
         with self._lock:
             client = self._clients.get(region)
         if client is None:
-            # The one AWS client outside reconciler/aws: reconciler.aws.clients reads the
-            # shell's profile and credentials, this one must read nothing from the shell.
-            import botocore.session
-            from botocore.config import Config
+            # Reads nothing from the shell (profile, credentials): the emulator's identity only.
+            from reconciler.aws.clients import emulator_client
 
-            session = botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS)
-            session.set_credentials(
-                CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                CREDENTIALS["AWS_SESSION_TOKEN"],
-            )
-            client = session.create_client(
-                "dynamodb",
-                region_name=region,
-                endpoint_url=self.endpoint,
-                config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
-            )
+            client = emulator_client("dynamodb", self.endpoint, region)
             with self._lock:
                 self._clients[region] = client
         return client

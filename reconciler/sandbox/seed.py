@@ -37,7 +37,8 @@ FALLBACK_POLICY = {
         }
     ],
 }
-DISTRIBUTION_COMMENT = "edge-routing-example"
+from reconciler.emulator import DISTRIBUTION_COMMENT  # noqa: E402  (one definition)
+
 DEFAULT_ORIGIN_ID = "basic-api"
 ORIGINS = {
     "basic-api": "basic-api.example.com",

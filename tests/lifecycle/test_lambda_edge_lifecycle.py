@@ -239,8 +239,8 @@ def test_cleanup_tolerates_a_version_still_replicated(
         "for Deleting Lambda@Edge Functions and Replicas."
     )
     aws.server.hooks.inject(
-        "lambda", "DeleteFunction", kind="error", status=400,
-        code="InvalidParameterValueException", message=message, count=1,
+        "lambda", "DeleteFunction", kind="error", code="InvalidParameterValueException",
+        message=message, where=r"Qualifier=1(&|$)", count=1,
     )  # fmt: skip
     echo_function(tmp_path, 2, keep_versions=1)
     report = applied(reconciler.run_pass())

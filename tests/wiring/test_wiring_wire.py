@@ -376,16 +376,13 @@ def test_wait_deployed_reports_progress_until_deployed(
     assert seen[0][1] == "InProgress" and seen[-1][1] == "Deployed"
 
 
-def test_wait_deployed_times_out_as_retryable(dist: Dist, seeded: AwsTarget, wiring_repo: Path) -> None:
+def test_wait_deployed_times_out_as_retryable(
+    aws: Any, dist: Dist, seeded: AwsTarget, wiring_repo: Path
+) -> None:
     from reconciler.aws.errors import RetryableError
-    from reconciler.sandbox import cloudfront_distributions
 
     reconciler = engine(wiring_repo, seeded)
     applied(reconciler.run_pass())
-    reads = cloudfront_distributions.deploy_after_reads()
-    cloudfront_distributions.set_deploy_after_reads(1000)
-    try:
-        with pytest.raises(RetryableError, match="still InProgress"):
-            reconciler.adapters.distributions.wait_deployed(dist.id, timeout=0.0, delay=0.01)
-    finally:
-        cloudfront_distributions.set_deploy_after_reads(reads)
+    aws.server.hooks.switches.update(distribution_deploy_reads=1000)  # reset by the fixture
+    with pytest.raises(RetryableError, match="still InProgress"):
+        reconciler.adapters.distributions.wait_deployed(dist.id, timeout=0.0, delay=0.01)
