@@ -233,6 +233,9 @@ class LambdaEdgeAdapter:
                 f"{resp['CodeSha256']}, not the planned {expected}; re-plan",
                 "CodeSha256Mismatch",
             )
+        # AWS refuses to associate a version that is still Pending ("The function must be
+        # in an Active state"): the wiring that follows needs it Active.
+        self._wait(fn.name, "published_version_active", str(resp["Version"]))
         return str(resp["FunctionArn"])
 
     def delete_version(self, name: str, number: int) -> bool:
@@ -272,11 +275,18 @@ class LambdaEdgeAdapter:
         return data
 
     def _wait(
-        self, name: str, waiter: Literal["function_active", "function_updated"]
+        self,
+        name: str,
+        waiter: Literal["function_active", "function_updated", "published_version_active"],
+        qualifier: str | None = None,
     ) -> None:
+        kwargs: dict[str, Any] = {"FunctionName": name}
+        if qualifier is not None:
+            kwargs["Qualifier"] = qualifier
+        log.debug("wait.started", waiter=waiter, function=name, qualifier=qualifier)
         try:
             self._lambda.get_waiter(waiter).wait(
-                FunctionName=name,
+                **kwargs,
                 WaiterConfig={"Delay": _WAIT_DELAY_SECONDS, "MaxAttempts": self._wait_attempts},
             )
         except WaiterError as exc:
@@ -291,6 +301,7 @@ class LambdaEdgeAdapter:
             raise RetryableError(
                 f"lambda {name} did not settle ({waiter}): {exc}", "LambdaNotSettled"
             ) from exc
+        log.debug("wait.finished", waiter=waiter, function=name, qualifier=qualifier)
 
 # -- helpers ---------------------------------------------------------------------------------
 

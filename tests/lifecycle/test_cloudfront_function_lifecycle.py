@@ -34,7 +34,7 @@ LENIENT = EngineSettings(gate=GateSettings(max_compute_utilization=100))
 
 
 @pytest.fixture
-def repo(tmp_path: Path, function_runner: None) -> Path:
+def repo(tmp_path: Path) -> Path:
     """A repository with the tier router (code + test events) and its store."""
     root = tmp_path / "repo"
     shutil.copytree(TIER_ROUTER, root / "edge_functions" / "tier_router")
@@ -156,7 +156,7 @@ def small_function(root: Path, name: str, code: str, expect: dict[str, Any]) -> 
 
 
 def test_function_error_in_testfunction_publishes_nothing(
-    aws: Any, tmp_path: Path, wire: WireCounter, function_runner: None
+    aws: Any, tmp_path: Path, wire: WireCounter
 ) -> None:
     # Its own test expects the throw, so the offline suite passes; TestFunction on AWS
     # reports FunctionErrorMessage, and code that throws at the edge is never published.
@@ -174,9 +174,9 @@ def test_function_error_in_testfunction_publishes_nothing(
 
 
 def test_compute_utilization_above_threshold_publishes_nothing(
-    aws: Any, tmp_path: Path, wire: WireCounter, function_runner: None
+    aws: Any, tmp_path: Path, wire: WireCounter
 ) -> None:
-    """A reading over the limit is taken twice more; the median decides (docs/lifecycle.md)."""
+    """A reading over the limit is taken four more times; the median decides (docs/lifecycle.md)."""
     small_function(
         tmp_path,
         "spinner",
@@ -186,13 +186,13 @@ def test_compute_utilization_above_threshold_publishes_nothing(
     )
     report = engine(aws, tmp_path, EngineSettings()).run_pass()
     assert report.outcome is Outcome.FAILED, report.errors
-    assert "compute utilization 100 (median of [100, 100, 100]) above 70" in report.errors[0]
+    assert "compute utilization 100 (median of [100, 100, 100, 100, 100]) above 70" in report.errors[0]
     assert wire.writes() == {"cloudfront:CreateFunction": 1}
-    assert wire.calls()["cloudfront:TestFunction"] == 3
+    assert wire.calls()["cloudfront:TestFunction"] == 5
 
 
 def test_a_function_without_test_events_is_not_published(
-    aws: Any, tmp_path: Path, wire: WireCounter, function_runner: None
+    aws: Any, tmp_path: Path, wire: WireCounter
 ) -> None:
     """No test events is not a passed test: nothing proves the code works."""
     folder = tmp_path / "edge_functions" / "untested"

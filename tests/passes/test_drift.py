@@ -126,7 +126,7 @@ SPINNER = (
 
 
 def test_a_rejected_candidate_and_its_revert_are_not_drift(
-    aws: Any, tmp_path: Path, function_runner: None
+    aws: Any, tmp_path: Path
 ) -> None:
     """Issue 14.4: the gate rejected a commit after DEVELOPMENT was written; the revert
     puts DEVELOPMENT back. Nobody touched AWS: no drift, and the rejection is recorded."""

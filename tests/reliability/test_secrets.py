@@ -104,7 +104,7 @@ def _presigned_location(endpoint: str) -> str:
 
 
 @pytest.fixture
-def seeded_endpoint(aws: Any, function_runner: None) -> str:
+def seeded_endpoint(aws: Any) -> str:
     """The session's emulated AWS, seeded, TestFunction executable (tests/conftest.py)."""
     seed(AwsTarget(endpoint_url=aws.endpoint_url))
     return str(aws.endpoint_url)
