@@ -38,7 +38,6 @@ os.environ.pop("AWS_PROFILE", None)
 
 import structlog
 
-from reconciler.sandbox import cloudfront_functions as sandbox_cff
 from reconciler.sandbox.server import SandboxServer
 from tests.reliability import crash
 
@@ -87,10 +86,10 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # The in-process passes log every change; the table is what this script is for.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
-    sandbox_cff.set_test_function_runner(None)
 
     started = time.monotonic()
-    with SandboxServer() as server, tempfile.TemporaryDirectory() as tmp:
+    # TestFunction runs the code (the engine's gate needs an answer); see crash.ENGINE_SETTINGS.
+    with SandboxServer(run_functions=True) as server, tempfile.TemporaryDirectory() as tmp:
 
         def show(r: crash.TrialResult) -> None:
             mark = "ok" if not r.violations else "VIOLATION " + "; ".join(r.violations)

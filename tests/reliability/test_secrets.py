@@ -33,6 +33,7 @@ import pytest
 from reconciler.aws.clients import AwsTarget
 from reconciler.sandbox.seed import seed
 from tests.reliability.crash import REPO
+from tests.support.daemon import daemon_command
 
 SECRETS = {
     "AWS_ACCESS_KEY_ID": "AKIADONTLOGKEYID7731",
@@ -82,7 +83,8 @@ def _leaks(text: str, values: bool) -> list[str]:
 
 
 @pytest.fixture
-def seeded_endpoint(aws: Any) -> str:
+def seeded_endpoint(aws: Any, function_runner: None) -> str:
+    """The walkthrough's account; TestFunction runs the code (the gate needs its answer)."""
     seed(AwsTarget(endpoint_url=aws.endpoint_url))
     return str(aws.endpoint_url)
 
@@ -172,20 +174,9 @@ def test_daemon_runs_as_nobody_on_a_read_only_repo_and_logs_no_secrets(
     before = _tree_digest(repo)
     log = scratch / "daemon.log"
     with log.open("w") as sink:
+        # Not DaemonProcess: stdout is checked for leaks too, so it goes to the same log.
         proc = subprocess.Popen(
-            [
-                "setpriv",
-                f"--reuid={NOBODY}",
-                f"--regid={NOBODY}",
-                "--clear-groups",
-                sys.executable,
-                "-m",
-                "reconciler",
-                "--log-format",
-                "json",
-                "--log-level",
-                "debug",
-                "run",
+            daemon_command(
                 "--routes-dir",
                 str(repo / "routes"),
                 "--root",
@@ -198,7 +189,9 @@ def test_daemon_runs_as_nobody_on_a_read_only_repo_and_logs_no_secrets(
                 str(state),
                 "--resync-interval",
                 "0",
-            ],
+                log_level="debug",
+                prefix=("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"),
+            ),
             cwd=home,
             env=_env(seeded_endpoint, home),
             stdout=sink,
@@ -235,15 +228,7 @@ def test_a_git_url_token_never_reaches_the_log(scratch: Path, seeded_endpoint: s
     home = scratch / "home"
     home.mkdir()
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "--log-format",
-            "json",
-            "--log-level",
-            "debug",
-            "run",
+        daemon_command(
             "--git-url",
             f"http://gituser:{GIT_TOKEN}@127.0.0.1:9/routes.git",
             "--git-dir",
@@ -252,7 +237,8 @@ def test_a_git_url_token_never_reaches_the_log(scratch: Path, seeded_endpoint: s
             "0",
             "--state-dir",
             str(scratch / "state"),
-        ],
+            log_level="debug",
+        ),
         env={**_env(seeded_endpoint, home), "GIT_TERMINAL_PROMPT": "0"},
         capture_output=True,
         text=True,
