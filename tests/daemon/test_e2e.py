@@ -11,149 +11,51 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
-pytest.importorskip(
-    "reconciler.passes",
-    reason="reconciler.passes.build_runner (the reconcile pass) has not landed yet; "
-    "these tests run the daemon with the real pass and come alive with it",
-)
 
 from reconciler.aws.clients import AwsTarget, make_client
+from tests.support.daemon import REPO, DaemonProcess, wait_for
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["REPO", "SandboxDaemon", "StoreReader", "copy_repo_layout", "set_entry", "wait_for"]
+
 STORE = "tier-origins"
 TIERS = "tiers.yaml"
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)  # polling an observable from outside, as an operator would
+class StoreReader:
+    """Reads the example store with plain boto3, as an operator would."""
 
-
-class DaemonProcess:
-    def __init__(self, tmp: Path, *args: str) -> None:
-        self.log_path = tmp / "daemon.log"
-        self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reconciler",
-                "--log-format",
-                "json",
-                "run",
-                "--sandbox",
-                "--http-port",
-                "0",
-                "--state-dir",
-                str(tmp / "state"),
-                "--debounce",
-                "200ms",
-                *args,
-            ],
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=self._log,
-            env={
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join(
-                    p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
-                ),
-            },
-        )
-        started = wait_for(self._started, 60, "daemon.started in the log")
-        self.http_url: str = started["http_url"]
-        self.sandbox_url: str = started["sandbox_url"]
-        self.edge_url: str | None = started.get("edge_url")
-        self.target = AwsTarget(endpoint_url=self.sandbox_url, max_attempts=2)
-
-    def events(self) -> list[dict[str, Any]]:
-        out = []
-        for line in self.log_path.read_text().splitlines():
-            if line.startswith("{"):
-                out.append(json.loads(line))
-        return out
-
-    def _started(self) -> dict[str, Any] | None:
-        if self.proc.poll() is not None:
-            raise AssertionError(
-                f"daemon exited {self.proc.returncode}:\n{self.log_path.read_text()}"
-            )
-        return next((e for e in self.events() if e["event"] == "daemon.started"), None)
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(self.http_url + path, timeout=5) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def status(self) -> dict[str, Any]:
-        return json.loads(self.get("/status")[1])
-
-    def condition(self, kind: str) -> dict[str, Any]:
-        return next(c for c in self.status()["conditions"] if c["type"] == kind)
-
-    def metric(self, name: str, **labels: str) -> float:
-        total = 0.0
-        for family in text_string_to_metric_families(self.get("/metrics")[1]):
-            for sample in family.samples:
-                if sample.name == name and all(
-                    sample.labels.get(k) == v for k, v in labels.items()
-                ):
-                    total += sample.value
-        return total
-
-    def passes(self, **labels: str) -> float:
-        return self.metric("reconciler_passes_total", **labels)
-
-    def idle(self) -> bool:
-        return self.status()["running"] is None
+    target: AwsTarget
 
     def kvs_value(self, key: str) -> str | None:
         """The key's value; None while the store or the key does not exist."""
         kvs = make_client("cloudfront-keyvaluestore", self.target)
         cloudfront = make_client("cloudfront", self.target)
         try:
-            return kvs.get_key(KvsARN=self.store_arn(), Key=key)["Value"]
+            return str(kvs.get_key(KvsARN=self.store_arn(), Key=key)["Value"])
         except (kvs.exceptions.ResourceNotFoundException, cloudfront.exceptions.EntityNotFound):
             return None
 
     def store_arn(self) -> str:
         cloudfront = make_client("cloudfront", self.target)
-        return cloudfront.describe_key_value_store(Name=STORE)["KeyValueStore"]["ARN"]
+        return str(cloudfront.describe_key_value_store(Name=STORE)["KeyValueStore"]["ARN"])
 
-    def terminate(self, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._log.close()
 
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
+class SandboxDaemon(StoreReader, DaemonProcess):
+    """`reconciler run --sandbox` (its own embedded emulated AWS), state in `tmp/state`."""
+
+    def __init__(self, tmp: Path, *args: str) -> None:
+        super().__init__(
+            tmp, "--sandbox", "--state-dir", str(tmp / "state"), "--debounce", "200ms", *args
+        )
+        assert self.sandbox_url, "run --sandbox logged no sandbox_url"
+        self.target = AwsTarget(endpoint_url=self.sandbox_url, max_attempts=2)
 
 
 def copy_repo_layout(dst: Path) -> Path:
@@ -185,10 +87,10 @@ def set_entry(routes: Path, key: str, value: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DaemonProcess, Path]]:
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxDaemon, Path]]:
     tmp = tmp_path_factory.mktemp("e2e")
     routes = copy_repo_layout(tmp / "repo")
-    d = DaemonProcess(
+    d = SandboxDaemon(
         tmp, "--routes-dir", str(routes), "--resync-interval", "2s", "--sandbox-edge-port", "0"
     )
     try:
@@ -199,7 +101,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DaemonPro
         d.kill()
 
 
-def test_first_pass_applies_the_example_routes(daemon: tuple[DaemonProcess, Path]) -> None:
+def test_first_pass_applies_the_example_routes(daemon: tuple[SandboxDaemon, Path]) -> None:
     d, _ = daemon
     assert d.get("/readyz")[0] == 200
     assert d.get("/healthz") == (200, "ok\n")
@@ -207,7 +109,7 @@ def test_first_pass_applies_the_example_routes(daemon: tuple[DaemonProcess, Path
     assert d.condition("Ready")["status"] == "True"
 
 
-def test_the_local_edge_routes_what_the_daemon_applied(daemon: tuple[DaemonProcess, Path]) -> None:
+def test_the_local_edge_routes_what_the_daemon_applied(daemon: tuple[SandboxDaemon, Path]) -> None:
     """The main job's edge answers the walkthrough's requests from the published state."""
     d, _ = daemon
     assert d.edge_url, "run --sandbox --sandbox-edge-port started no edge"
@@ -224,7 +126,7 @@ def test_the_local_edge_routes_what_the_daemon_applied(daemon: tuple[DaemonProce
     )
 
 
-def test_an_edit_is_applied_within_seconds(daemon: tuple[DaemonProcess, Path]) -> None:
+def test_an_edit_is_applied_within_seconds(daemon: tuple[SandboxDaemon, Path]) -> None:
     d, routes = daemon
     started = time.monotonic()
     set_entry(routes, "premium", "premium-eu-api.example.com")
@@ -232,7 +134,7 @@ def test_an_edit_is_applied_within_seconds(daemon: tuple[DaemonProcess, Path]) -
     assert time.monotonic() - started < 10
 
 
-def test_a_burst_of_50_writes_makes_at_most_2_passes(daemon: tuple[DaemonProcess, Path]) -> None:
+def test_a_burst_of_50_writes_makes_at_most_2_passes(daemon: tuple[SandboxDaemon, Path]) -> None:
     d, routes = daemon
     wait_for(d.idle, 30, "idle")
     before = d.passes(trigger="change")
@@ -245,7 +147,7 @@ def test_a_burst_of_50_writes_makes_at_most_2_passes(daemon: tuple[DaemonProcess
 
 
 def test_invalid_edit_changes_nothing_then_a_valid_edit_recovers(
-    daemon: tuple[DaemonProcess, Path],
+    daemon: tuple[SandboxDaemon, Path],
 ) -> None:
     d, routes = daemon
     good = (routes / TIERS).read_text()
@@ -267,7 +169,7 @@ def test_invalid_edit_changes_nothing_then_a_valid_edit_recovers(
 
 
 def test_drift_made_with_boto3_is_detected_and_corrected(
-    daemon: tuple[DaemonProcess, Path],
+    daemon: tuple[SandboxDaemon, Path],
 ) -> None:
     d, _ = daemon
     wait_for(d.idle, 30, "idle")
@@ -283,7 +185,7 @@ def test_drift_made_with_boto3_is_detected_and_corrected(
     assert any(e["event"] == "drift.detected" for e in d.events())
 
 
-def test_sigterm_exits_0(daemon: tuple[DaemonProcess, Path]) -> None:
+def test_sigterm_exits_0(daemon: tuple[SandboxDaemon, Path]) -> None:
     d, _ = daemon
     assert d.terminate() == 0
     events = [e["event"] for e in d.events()]
@@ -314,7 +216,7 @@ def test_git_commits_drive_changes_and_the_revision_is_reported(tmp_path: Path) 
     git("clone", "--quiet", "--depth", "1", str(bare), str(checkout), cwd=tmp_path)
     link_node_modules(checkout)
 
-    d = DaemonProcess(
+    d = SandboxDaemon(
         tmp_path, "--git-url", str(bare), "--git-dir", str(checkout),
         "--git-interval", "300ms", "--routes-dir", "routes",
     )  # fmt: skip
@@ -337,7 +239,7 @@ def test_git_commits_drive_changes_and_the_revision_is_reported(tmp_path: Path) 
 
 def test_dry_run_plans_every_pass_and_writes_nothing(tmp_path: Path) -> None:
     routes = copy_repo_layout(tmp_path / "repo")
-    d = DaemonProcess(tmp_path, "--routes-dir", str(routes), "--dry-run")
+    d = SandboxDaemon(tmp_path, "--routes-dir", str(routes), "--dry-run")
     try:
         wait_for(lambda: d.status()["lastPass"], 90, "the first pass")
         status = d.status()
@@ -361,7 +263,7 @@ def test_git_sync_symlink_swap_publishes_the_new_revision(tmp_path: Path) -> Non
     copy_repo_layout(tmp_path / "rev2")
     set_entry(tmp_path / "rev2" / "routes", "premium", "premium-rev2.example.com")
     (tmp_path / "current").symlink_to("rev1")
-    d = DaemonProcess(tmp_path, "--routes-dir", str(tmp_path / "current" / "routes"))
+    d = SandboxDaemon(tmp_path, "--routes-dir", str(tmp_path / "current" / "routes"))
     try:
         wait_for(lambda: d.kvs_value("premium") == "premium-api.example.com", 90, "rev1 applied")
         (tmp_path / "tmp").symlink_to("rev2")
