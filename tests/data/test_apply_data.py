@@ -15,6 +15,7 @@ from reconciler.aws.clients import AwsTarget
 from reconciler.aws.errors import ErrorClass
 from reconciler.aws.kvs import KvsAdapter
 from reconciler.core.model import Action
+from reconciler.core.schedule import KvsWrite
 from reconciler.engine import (
     MAX_CONFLICT_REPLANS,
     Adapters,
@@ -23,7 +24,6 @@ from reconciler.engine import (
     PassReport,
     Reconciler,
 )
-from reconciler.core.schedule import KvsWrite
 from tests.data import wire
 from tests.support.routes import tenants, write_policy, write_store, write_table
 
@@ -196,7 +196,9 @@ def test_table_of_several_thousand_items(aws: Any, routes: Path) -> None:
     assert_converged(aws, routes, reconciler, fresh=False)
 
     # Every 7th tenant moves: 429 updates, ceil(429/25) = 18 batches.
-    changed = [dict(r, defaultBackend="moved.example.com") if i % 7 == 0 else r for i, r in enumerate(rows)]
+    changed = [
+        dict(r, defaultBackend="moved.example.com") if i % 7 == 0 else r for i, r in enumerate(rows)
+    ]
     write_table(routes, TABLE, changed)
     edit = run(reconciler, aws.endpoint_url)
     assert edit.outcome is Outcome.APPLIED, edit.errors
@@ -282,7 +284,10 @@ def test_concurrent_writer_during_apply_replans(aws: Any, routes: Path) -> None:
         kvs.update_keys(
             KvsARN=arn,
             IfMatch=etag,
-            Puts=[{"Key": "tier000", "Value": "hijack.example.com"}, {"Key": "extra", "Value": "x.example.com"}],
+            Puts=[
+                {"Key": "tier000", "Value": "hijack.example.com"},
+                {"Key": "extra", "Value": "x.example.com"},
+            ],
         )
 
     wanted = tiers(60)
@@ -295,7 +300,9 @@ def test_concurrent_writer_during_apply_replans(aws: Any, routes: Path) -> None:
     assert wire.statuses(aws.endpoint_url, KVS, "UpdateKeys") == [200, 409, 200, 200]
     assert calls(report) == {"UpdateKeys": 2}
     assert len(report.applied) == 57
-    assert ("tier000", Action.UPDATE) in applied(report) and ("extra", Action.DELETE) in applied(report)
+    assert ("tier000", Action.UPDATE) in applied(report) and ("extra", Action.DELETE) in applied(
+        report
+    )
     assert live_entries(aws) == wanted  # re-planned, not replayed
     assert_converged(aws, routes, engine(aws, routes))
 

@@ -10,7 +10,10 @@ from typing import Any
 def _call(endpoint: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
-        f"{endpoint}/_sandbox/{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        f"{endpoint}/_sandbox/{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req) as resp:
         return json.loads(resp.read() or b"{}")
@@ -30,7 +33,9 @@ def log(endpoint: str) -> list[dict[str, Any]]:
 
 def statuses(endpoint: str, service: str, operation: str) -> list[int | None]:
     """The HTTP status of every call of one operation, in order (None: a reset)."""
-    return [e["status"] for e in log(endpoint) if (e["service"], e["operation"]) == (service, operation)]
+    return [
+        e["status"] for e in log(endpoint) if (e["service"], e["operation"]) == (service, operation)
+    ]
 
 
 def reset_calls(endpoint: str) -> None:
@@ -52,7 +57,12 @@ def faults(endpoint: str) -> list[dict[str, Any]]:
 WRITE_OPERATIONS = {
     "cloudfront-keyvaluestore": {"UpdateKeys", "PutKey", "DeleteKey"},
     "dynamodb": {"BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem", "CreateTable"},
-    "cloudfront": {"CreateKeyValueStore", "UpdateDistribution", "UpdateFunction", "PublishFunction"},
+    "cloudfront": {
+        "CreateKeyValueStore",
+        "UpdateDistribution",
+        "UpdateFunction",
+        "PublishFunction",
+    },
 }
 
 
@@ -71,5 +81,8 @@ def writes(endpoint: str, ok_only: bool = False) -> dict[str, int]:
 def write_calls(endpoint: str) -> int:
     seen = calls(endpoint)
     return sum(
-        n for service, ops in seen.items() for op, n in ops.items() if op in WRITE_OPERATIONS.get(service, ())
+        n
+        for service, ops in seen.items()
+        for op, n in ops.items()
+        if op in WRITE_OPERATIONS.get(service, ())
     )
