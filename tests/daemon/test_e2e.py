@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.aws.clients import AwsTarget, make_client
-from tests.support.daemon import REPO, DaemonProcess, wait_for
+from tests.support import daemon as support
+from tests.support.daemon import REPO, wait_for
 
-__all__ = ["REPO", "SandboxDaemon", "StoreReader", "copy_repo_layout", "set_entry", "wait_for"]
+__all__ = ["REPO", "DaemonProcess", "StoreReader", "copy_repo_layout", "set_entry", "wait_for"]
 
 STORE = "tier-origins"
 TIERS = "tiers.yaml"
@@ -47,8 +48,9 @@ class StoreReader:
         return str(cloudfront.describe_key_value_store(Name=STORE)["KeyValueStore"]["ARN"])
 
 
-class SandboxDaemon(StoreReader, DaemonProcess):
-    """`reconciler run --sandbox` (its own embedded emulated AWS), state in `tmp/state`."""
+class DaemonProcess(StoreReader, support.DaemonProcess):
+    """`reconciler run --sandbox` (its own embedded emulated AWS), state in `tmp/state`
+    (tests/daemon/test_hostile.py uses it too)."""
 
     def __init__(self, tmp: Path, *args: str) -> None:
         super().__init__(
@@ -87,10 +89,10 @@ def set_entry(routes: Path, key: str, value: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxDaemon, Path]]:
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DaemonProcess, Path]]:
     tmp = tmp_path_factory.mktemp("e2e")
     routes = copy_repo_layout(tmp / "repo")
-    d = SandboxDaemon(
+    d = DaemonProcess(
         tmp, "--routes-dir", str(routes), "--resync-interval", "2s", "--sandbox-edge-port", "0"
     )
     try:
@@ -101,7 +103,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxDa
         d.kill()
 
 
-def test_first_pass_applies_the_example_routes(daemon: tuple[SandboxDaemon, Path]) -> None:
+def test_first_pass_applies_the_example_routes(daemon: tuple[DaemonProcess, Path]) -> None:
     d, _ = daemon
     assert d.get("/readyz")[0] == 200
     assert d.get("/healthz") == (200, "ok\n")
@@ -109,7 +111,7 @@ def test_first_pass_applies_the_example_routes(daemon: tuple[SandboxDaemon, Path
     assert d.condition("Ready")["status"] == "True"
 
 
-def test_the_local_edge_routes_what_the_daemon_applied(daemon: tuple[SandboxDaemon, Path]) -> None:
+def test_the_local_edge_routes_what_the_daemon_applied(daemon: tuple[DaemonProcess, Path]) -> None:
     """The main job's edge answers the walkthrough's requests from the published state."""
     d, _ = daemon
     assert d.edge_url, "run --sandbox --sandbox-edge-port started no edge"
@@ -126,7 +128,7 @@ def test_the_local_edge_routes_what_the_daemon_applied(daemon: tuple[SandboxDaem
     )
 
 
-def test_an_edit_is_applied_within_seconds(daemon: tuple[SandboxDaemon, Path]) -> None:
+def test_an_edit_is_applied_within_seconds(daemon: tuple[DaemonProcess, Path]) -> None:
     d, routes = daemon
     started = time.monotonic()
     set_entry(routes, "premium", "premium-eu-api.example.com")
@@ -134,7 +136,7 @@ def test_an_edit_is_applied_within_seconds(daemon: tuple[SandboxDaemon, Path]) -
     assert time.monotonic() - started < 10
 
 
-def test_a_burst_of_50_writes_makes_at_most_2_passes(daemon: tuple[SandboxDaemon, Path]) -> None:
+def test_a_burst_of_50_writes_makes_at_most_2_passes(daemon: tuple[DaemonProcess, Path]) -> None:
     d, routes = daemon
     wait_for(d.idle, 30, "idle")
     before = d.passes(trigger="change")
@@ -147,7 +149,7 @@ def test_a_burst_of_50_writes_makes_at_most_2_passes(daemon: tuple[SandboxDaemon
 
 
 def test_invalid_edit_changes_nothing_then_a_valid_edit_recovers(
-    daemon: tuple[SandboxDaemon, Path],
+    daemon: tuple[DaemonProcess, Path],
 ) -> None:
     d, routes = daemon
     good = (routes / TIERS).read_text()
@@ -169,7 +171,7 @@ def test_invalid_edit_changes_nothing_then_a_valid_edit_recovers(
 
 
 def test_drift_made_with_boto3_is_detected_and_corrected(
-    daemon: tuple[SandboxDaemon, Path],
+    daemon: tuple[DaemonProcess, Path],
 ) -> None:
     d, _ = daemon
     wait_for(d.idle, 30, "idle")
@@ -185,7 +187,7 @@ def test_drift_made_with_boto3_is_detected_and_corrected(
     assert any(e["event"] == "drift.detected" for e in d.events())
 
 
-def test_sigterm_exits_0(daemon: tuple[SandboxDaemon, Path]) -> None:
+def test_sigterm_exits_0(daemon: tuple[DaemonProcess, Path]) -> None:
     d, _ = daemon
     assert d.terminate() == 0
     events = [e["event"] for e in d.events()]
@@ -216,7 +218,7 @@ def test_git_commits_drive_changes_and_the_revision_is_reported(tmp_path: Path) 
     git("clone", "--quiet", "--depth", "1", str(bare), str(checkout), cwd=tmp_path)
     link_node_modules(checkout)
 
-    d = SandboxDaemon(
+    d = DaemonProcess(
         tmp_path, "--git-url", str(bare), "--git-dir", str(checkout),
         "--git-interval", "300ms", "--routes-dir", "routes",
     )  # fmt: skip
@@ -239,7 +241,7 @@ def test_git_commits_drive_changes_and_the_revision_is_reported(tmp_path: Path) 
 
 def test_dry_run_plans_every_pass_and_writes_nothing(tmp_path: Path) -> None:
     routes = copy_repo_layout(tmp_path / "repo")
-    d = SandboxDaemon(tmp_path, "--routes-dir", str(routes), "--dry-run")
+    d = DaemonProcess(tmp_path, "--routes-dir", str(routes), "--dry-run")
     try:
         wait_for(lambda: d.status()["lastPass"], 90, "the first pass")
         status = d.status()
@@ -263,7 +265,7 @@ def test_git_sync_symlink_swap_publishes_the_new_revision(tmp_path: Path) -> Non
     copy_repo_layout(tmp_path / "rev2")
     set_entry(tmp_path / "rev2" / "routes", "premium", "premium-rev2.example.com")
     (tmp_path / "current").symlink_to("rev1")
-    d = SandboxDaemon(tmp_path, "--routes-dir", str(tmp_path / "current" / "routes"))
+    d = DaemonProcess(tmp_path, "--routes-dir", str(tmp_path / "current" / "routes"))
     try:
         wait_for(lambda: d.kvs_value("premium") == "premium-api.example.com", 90, "rev1 applied")
         (tmp_path / "tmp").symlink_to("rev2")
