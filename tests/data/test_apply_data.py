@@ -359,3 +359,27 @@ def test_concurrent_writer_on_the_wire_replans(aws: Any, routes: Path) -> None:
     )
     assert live_entries(aws) == wanted
     assert_converged(aws, routes, reconciler)
+
+
+def test_conflicts_are_bounded_on_the_wire(aws: Any, routes: Path) -> None:
+    """The bound again with the sandbox racing every UpdateKeys (its HTTP fault API)."""
+    write_store(routes, STORE, tiers(2), prune=False)
+    reconciler = engine(aws, routes)
+    assert reconciler.run_pass().outcome is Outcome.APPLIED
+    wire.reset_calls(aws.endpoint_url)
+    wire.inject(
+        aws.endpoint_url,
+        service=KVS,
+        operation="UpdateKeys",
+        kind="race",
+        race={"kvs_puts": {"noise": "n.example.com"}},
+    )
+    write_store(routes, STORE, tiers(4), prune=False)
+    report = reconciler.run_pass()
+    assert report.outcome is Outcome.FAILED
+    assert report.error_class is ErrorClass.CONFLICT and report.reason == "ConflictException"
+    attempts = 1 + MAX_CONFLICT_REPLANS
+    assert wire.statuses(aws.endpoint_url, KVS, "UpdateKeys") == [409] * attempts
+    assert report.conflicts == attempts and report.calls == ()
+    wire.clear_faults(aws.endpoint_url)
+    assert live_entries(aws) == {**tiers(2), "noise": "n.example.com"}
