@@ -13,17 +13,13 @@ edge_functions/, then:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from reconciler.aws.clients import AwsTarget, make_client  # noqa: E402
+from tests.support.daemon import DaemonProcess, repo_environment  # noqa: E402
 
 STORE, KEY = "tier-origins", "premium"
 
@@ -55,10 +52,6 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.01) -> Any:
             return value
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s")
-
-
-def events(log: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -91,42 +84,16 @@ def main() -> int:
     )
     tmp = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
     routes = copy_layout(tmp / "repo")
-    log_path = tmp / "daemon.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reconciler",
-                "--log-format",
-                "json",
-                "run",
-                "--sandbox",
-                "--http-port",
-                "0",
-                "--state-dir",
-                str(tmp / "state"),
-                "--routes-dir",
-                str(routes),
-            ],
-            cwd=tmp,
-            stderr=log,
-            stdout=subprocess.DEVNULL,
-        )
+    daemon = DaemonProcess(
+        tmp,
+        "--sandbox", "--state-dir", str(tmp / "state"), "--routes-dir", str(routes),
+        env=repo_environment(),
+        wait=False,
+    )  # fmt: skip
+    proc = daemon.proc
     try:
-
-        def started() -> dict[str, Any] | None:
-            if proc.poll() is not None:
-                raise SystemExit(f"daemon exited {proc.returncode}:\n{log_path.read_text()}")
-            return next((e for e in events(log_path) if e["event"] == "daemon.started"), None)
-
-        info = wait_for(started, 90, 0.1)
-        status_url = info["status_url"]
-
-        def status() -> dict[str, Any]:
-            with urllib.request.urlopen(status_url, timeout=5) as r:
-                return json.loads(r.read())
-
+        info = daemon.wait_started(timeout=90)
+        status = daemon.status
         first = wait_for(lambda: status()["lastPass"], 180, 0.1)
         print(f"first pass: {first['outcome']} in {first['durationSeconds']}s")
         target = AwsTarget(endpoint_url=info["sandbox_url"], max_attempts=2)
@@ -171,8 +138,7 @@ def main() -> int:
             f"passes during the run: {status()['passes']}; mean {statistics.mean(latencies):.3f}s"
         )
     finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(60)
+        code = daemon.terminate(60)
         print(f"SIGTERM -> exit {code}")
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -1,15 +1,19 @@
 """Routing data: API calls per change set against the physical minimum and a per-item baseline.
 
-Runs against the embedded emulated AWS (calls are counted on its wire) and prints one
-table. Usage:
+Runs the real pass (route files written to a temporary folder, `Reconciler.run_pass`,
+what the daemon runs) against the embedded emulated AWS, where calls are counted on the
+wire, and prints one table. Usage:
 
     python benchmarks/bench_data.py            # KVS 55/500/4000 keys, DynamoDB 1k/10k items
     python benchmarks/bench_data.py --quick    # the small sizes only (the test suite's smoke run)
 
-Columns: `calls` are write calls of the reconciler, `min` the physical minimum
-(ceil(n/50) UpdateKeys, ceil(n/25) BatchWriteItem), `ratio` = calls / min, `baseline` the
-calls of one PutKey/PutItem per change (as per-key resources do), `speedup` = baseline
-wall time / reconciler wall time for the same change set (both read the live state first).
+Columns: `calls` are write calls of the reconciler on the wire (checked against what the
+pass reports its adapters did), `min` the physical minimum (ceil(n/50) UpdateKeys,
+ceil(n/25) BatchWriteItem), `ratio` = calls / min, `reads` ListKeys / Scan pages,
+`time s` the whole pass (route files loaded, live state read, plan, writes), `baseline`
+the calls of one PutKey/PutItem per change (as per-key resources do), `speedup` =
+baseline wall time / reconciler wall time for the same change set (both load the route
+files and read the live state first).
 """
 
 from __future__ import annotations
@@ -17,33 +21,37 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
 
-from reconciler.reconcile import Adapters, apply
 
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.core.attribute_values import item_from_python
 from reconciler.core.diff import plan_data
+from reconciler.core.model import ResourceKind
 from reconciler.core.state import (
     DesiredData,
-    DesiredStore,
     DesiredTable,
     KeyAttribute,
     KeySchema,
     ObservedData,
     ObservedTable,
-    PruneGuard,
     item_key,
 )
+from reconciler.engine import Outcome, PassReport, Reconciler
 from reconciler.sandbox.server import SandboxServer
+from tests.support.routes import write_policy, write_store, write_table
 
+STORE, TABLE = "bench-store", "bench-table"
 SCHEMA = KeySchema(KeyAttribute("tenantId"), KeyAttribute("accountId"))
 WRITES = {"UpdateKeys", "PutKey", "DeleteKey", "BatchWriteItem", "PutItem", "DeleteItem"}
 READS = {"ListKeys", "Scan"}
@@ -61,110 +69,148 @@ class Row:
     baseline_seconds: float | None = None
 
 
-def store(n: int, version: int = 0, changed: int = 0) -> DesiredData:
-    entries = {f"tier{i:05d}": f"o{i % 13}-v{version if i < changed else 0}.example.com" for i in range(n)}
-    return DesiredData(stores=(DesiredStore("bench-store", entries, prune=True),), guard=PruneGuard())
+def entries(n: int, version: int = 0, changed: int = 0) -> dict[str, str]:
+    return {f"tier{i:05d}": f"o{i % 13}-v{version if i < changed else 0}.example.com" for i in range(n)}
+
+
+def rows_of(n: int, version: int = 0, changed: int = 0) -> list[dict[str, str]]:
+    return [
+        {
+            "tenantId": f"t{i:06d}",
+            "accountId": str(1000 + i % 9),
+            "defaultBackend": f"b{i % 11}-v{version if i < changed else 0}.example.com",
+        }
+        for i in range(n)
+    ]
 
 
 def table(n: int, version: int = 0, changed: int = 0) -> DesiredData:
+    """The same rows as core values, for the pure plan (no route files, no I/O)."""
     items = {}
-    for i in range(n):
-        item = item_from_python(
-            {
-                "tenantId": f"t{i:06d}",
-                "accountId": str(1000 + i % 9),
-                "defaultBackend": f"b{i % 11}-v{version if i < changed else 0}.example.com",
-            }
-        )
+    for row in rows_of(n, version, changed):
+        item = item_from_python(row)
         items[item_key(item, SCHEMA)] = item
-    return DesiredData(tables=(DesiredTable("bench-table", SCHEMA, items, prune=True),))
+    return DesiredData(tables=(DesiredTable(TABLE, SCHEMA, items, prune=True),))
 
 
 class Bench:
     def __init__(self) -> None:
         self.server = SandboxServer().start()
         self.target = AwsTarget(endpoint_url=self.server.endpoint_url)
-        self.adapters = Adapters.for_target(self.target)
         assert self.server.hooks is not None
         self.hooks = self.server.hooks
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-data-"))
+        self.routes = self.tmp / "routes"
+        self.reconciler = Reconciler(self.routes, self.tmp, self.target)
 
-    def counted(self, fn: Callable[[], object]) -> tuple[int, int, float]:
-        self.hooks.reset()
-        started = time.perf_counter()
-        fn()
-        seconds = time.perf_counter() - started
-        calls = self.hooks.calls()
-        writes = sum(n for ops in calls.values() for op, n in ops.items() if op in WRITES)
-        reads = sum(n for ops in calls.values() for op, n in ops.items() if op in READS)
-        return writes, reads, seconds
-
-    def row(self, what: str, desired: DesiredData, per: int) -> Row:
-        outcomes = []
-        writes, reads, seconds = self.counted(lambda: outcomes.append(apply(desired, self.adapters)))
-        changes = sum(1 for c in outcomes[0].applied if c.address.key is not None)
-        return Row(what, changes, writes, math.ceil(changes / per), reads, seconds)
-
-    def kvs_baseline(self, desired: DesiredData) -> tuple[int, float]:
-        """Reads the store like the reconciler does, then one PutKey per changed key, each
-        with the ETag the previous one returned."""
-        kvs = make_client("cloudfront-keyvaluestore", self.target)
-        arn = self.adapters.kvs.arn("bench-store")
-        want = desired.stores[0].entries
-
-        def run() -> None:
-            live = self.adapters.kvs.observe("bench-store")
-            etag = kvs.describe_key_value_store(KvsARN=arn)["ETag"]
-            for key, value in want.items():
-                if live.entries.get(key) != value:
-                    etag = kvs.put_key(KvsARN=arn, Key=key, Value=value, IfMatch=etag)["ETag"]
-
-        writes, _, seconds = self.counted(run)
-        return writes, seconds
-
-    def ddb_baseline(self, desired: DesiredData) -> tuple[int, float]:
-        ddb = make_client("dynamodb", self.target)
-        want = desired.tables[0].items
-
-        def run() -> None:
-            live = self.adapters.ddb.observe("bench-table")
-            for key, item in want.items():
-                if live.items.get(key) != item:
-                    ddb.put_item(TableName="bench-table", Item=item)
-
-        writes, _, seconds = self.counted(run)
-        return writes, seconds
-
-    def reset(self) -> None:
+    def fresh(self) -> None:
+        """An empty account, an empty route folder (but the policy) and a new engine, as a
+        daemon started on it would be."""
         import urllib.request
 
         urllib.request.urlopen(
             urllib.request.Request(f"{self.server.endpoint_url}/moto-api/reset", method="POST")
         ).read()
+        shutil.rmtree(self.routes, ignore_errors=True)
+        write_policy(self.routes)
+        self.reconciler = Reconciler(self.routes, self.tmp, self.target)
+
+    def counted(self, fn: Callable[[], Any]) -> tuple[Any, int, int, float]:
+        self.hooks.reset()
+        started = time.perf_counter()
+        value = fn()
+        seconds = time.perf_counter() - started
+        calls = self.hooks.calls()
+        writes = sum(n for ops in calls.values() for op, n in ops.items() if op in WRITES)
+        reads = sum(n for ops in calls.values() for op, n in ops.items() if op in READS)
+        return value, writes, reads, seconds
+
+    def row(self, what: str, per: int) -> Row:
+        """One pass over the route files as they are now."""
+        report: PassReport
+        report, writes, reads, seconds = self.counted(self.reconciler.run_pass)
+        if report.outcome not in (Outcome.APPLIED, Outcome.NO_CHANGES):
+            raise SystemExit(f"{what}: {report.outcome.value}: {report.errors}")
+        reported = sum(n for op, n in report.calls if op in WRITES)
+        if reported != writes:  # the pass reports what its adapters did: it must agree
+            raise SystemExit(f"{what}: {writes} writes on the wire, the pass reports {report.calls}")
+        data = (ResourceKind.KVS_ENTRY, ResourceKind.TABLE_ITEM)
+        changes = sum(1 for c in report.applied if c.address.kind in data)
+        return Row(what, changes, writes, math.ceil(changes / per), reads, seconds)
+
+    def kvs_baseline(self) -> tuple[int, float]:
+        """Loads the route files and reads the store like the reconciler does, then one
+        PutKey per changed key, each with the ETag the previous one returned."""
+        kvs = make_client("cloudfront-keyvaluestore", self.target)
+        adapters = self.reconciler.adapters
+
+        def run() -> None:
+            (store,) = self.reconciler.desired().data.stores
+            live = adapters.kvs.observe(STORE)
+            etag = live.etag
+            for key, value in store.entries.items():
+                if live.entries.get(key) != value:
+                    etag = kvs.put_key(KvsARN=live.arn, Key=key, Value=value, IfMatch=etag)["ETag"]
+
+        _, writes, _, seconds = self.counted(run)
+        return writes, seconds
+
+    def ddb_baseline(self) -> tuple[int, float]:
+        ddb = make_client("dynamodb", self.target)
+        adapters = self.reconciler.adapters
+
+        def run() -> None:
+            (desired,) = self.reconciler.desired().data.tables
+            live = adapters.tables.observe(TABLE)
+            for key, item in desired.items.items():
+                if live.items.get(key) != item:
+                    ddb.put_item(TableName=TABLE, Item=item)
+
+        _, writes, _, seconds = self.counted(run)
+        return writes, seconds
+
+    def stop(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def kvs_rows(bench: Bench, n: int) -> list[Row]:
-    bench.reset()
-    rows = [bench.row(f"KVS {n} keys: initial apply", store(n), 50)]
-    rows.append(bench.row(f"KVS {n} keys: converged pass", store(n), 50))
+    bench.fresh()
+
+    def declare(version: int = 0, changed: int = 0) -> None:
+        write_store(bench.routes, STORE, entries(n, version, changed), prune=True)
+
+    declare()
+    rows = [bench.row(f"KVS {n} keys: initial apply", 50)]
+    rows.append(bench.row(f"KVS {n} keys: converged pass", 50))
     for label, changed in (("1% change", max(1, n // 100)), ("single key", 1)):
-        rows.append(bench.row(f"KVS {n} keys: {label}", store(n, 1, changed), 50))
+        declare(1, changed)
+        rows.append(bench.row(f"KVS {n} keys: {label}", 50))
         # The baseline makes the same number of changes, one PutKey a key, then the store
         # goes back to the base state (not reported).
-        calls, seconds = bench.kvs_baseline(store(n, 2, changed))
-        rows[-1].baseline_calls, rows[-1].baseline_seconds = calls, seconds
-        bench.row("", store(n), 50)
+        declare(2, changed)
+        rows[-1].baseline_calls, rows[-1].baseline_seconds = bench.kvs_baseline()
+        declare()
+        bench.row("", 50)
     return rows
 
 
 def ddb_rows(bench: Bench, n: int) -> list[Row]:
-    bench.reset()
-    rows = [bench.row(f"DynamoDB {n} items: initial apply", table(n), 25)]
-    rows.append(bench.row(f"DynamoDB {n} items: converged pass", table(n), 25))
+    bench.fresh()
+
+    def declare(version: int = 0, changed: int = 0) -> None:
+        write_table(bench.routes, TABLE, rows_of(n, version, changed), prune=True)
+
+    declare()
+    rows = [bench.row(f"DynamoDB {n} items: initial apply", 25)]
+    rows.append(bench.row(f"DynamoDB {n} items: converged pass", 25))
     for label, changed in (("1% change", max(1, n // 100)), ("single item", 1)):
-        rows.append(bench.row(f"DynamoDB {n} items: {label}", table(n, 1, changed), 25))
-        calls, seconds = bench.ddb_baseline(table(n, 2, changed))
-        rows[-1].baseline_calls, rows[-1].baseline_seconds = calls, seconds
-        bench.row("", table(n), 25)
+        declare(1, changed)
+        rows.append(bench.row(f"DynamoDB {n} items: {label}", 25))
+        declare(2, changed)
+        rows[-1].baseline_calls, rows[-1].baseline_seconds = bench.ddb_baseline()
+        declare()
+        bench.row("", 25)
     return rows
 
 
@@ -172,7 +218,7 @@ def pure_plan(n: int) -> tuple[float, float]:
     """Plan time for n declared vs n observed items, 1% different (no I/O), and peak RSS."""
     desired = table(n, 1, n // 100)
     observed_items = dict(table(n).tables[0].items)
-    observed = ObservedData(tables={"bench-table": ObservedTable("bench-table", True, SCHEMA, observed_items, "d")})
+    observed = ObservedData(tables={TABLE: ObservedTable(TABLE, True, SCHEMA, observed_items, "d")})
     started = time.perf_counter()
     plan = plan_data(desired, observed)
     seconds = time.perf_counter() - started
@@ -209,7 +255,7 @@ def main() -> None:
         rows += kvs_rows(bench, n)
     for n in ddb_sizes:
         rows += ddb_rows(bench, n)
-    bench.server.stop()
+    bench.stop()
 
     print(f"{'change set':44} {'changes':>7} {'calls':>6} {'min':>5} {'ratio':>6} {'reads':>6} {'time s':>7} {'baseline':>8} {'calls x':>7} {'speedup':>7}")
     for r in rows:

@@ -87,6 +87,7 @@ def main() -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
 
     started = time.monotonic()
+    # TestFunction runs the code (the engine's gate needs an answer); see crash.ENGINE_SETTINGS.
     with SandboxServer() as server, tempfile.TemporaryDirectory() as tmp:
 
         def show(r: crash.TrialResult) -> None:

@@ -24,7 +24,8 @@ real code), it measures:
   ceil(keys/50) ListKeys pages, ceil(table bytes / 1 MB) Scan pages.
 * the same change sets applied by a per-item baseline (load the route files, read the
   live store and table like the reconciler, then one PutKey / PutItem per change): the
-  ratio of its write calls and of its wall time to the reconciler's pass.
+  ratio of its write calls and of its wall time to the reconciler's data path alone (the
+  same pass over a copy of the route files holding only the data documents).
 * daemon latency: `python -m reconciler run --endpoint-url <this sandbox>` as a
   subprocess, a tenant's backend edited in the JSONL file, GetItem polled until the new
   value is visible (p50, p95); for the smallest and the largest size.
@@ -36,9 +37,9 @@ import argparse
 import json
 import math
 import os
+import re
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -152,6 +153,22 @@ class RouteRepo:
             lines.append(f"    route-{k:06d}: {VALUE_HEAD}s{k}-v{self.key_versions.get(k, 0)}.example.com")
         (self.routes / "store.yaml").write_text("\n".join(lines) + "\n")
 
+    def data_only(self, dest: Path) -> Path:
+        """A copy of the route files with only the data documents (policy, stores, tables,
+        the bulk file): the reconciler's data path, like for like with the baseline."""
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        shutil.copytree(self.routes / "tenants", dest / "tenants")
+        for path in sorted(self.routes.glob("*.yaml")):
+            kept = [
+                doc
+                for doc in path.read_text().split("\n---\n")
+                if re.search(r"(?m)^kind: (ReconcilerPolicy|KeyValueStore|RoutingTable)$", doc)
+            ]
+            if kept:
+                (dest / path.name).write_text("\n---\n".join(kept) + "\n")
+        return dest
+
     def change(self, tenants: list[int], keys: list[int], version: int) -> None:
         self.tenant_versions = {i: version for i in tenants}
         self.key_versions = {k: version for k in keys}
@@ -183,6 +200,7 @@ def pure(root: Path) -> dict[str, float]:
     from reconciler.core.attribute_values import ValueInterner
     from reconciler.core.diff import plan_data
     from reconciler.core.state import ObservedData, ObservedStore, ObservedTable, item_key
+    from reconciler.engine.desired import desired_data
     from reconciler.routes import load_route_set
 
     t_import = time.perf_counter()
@@ -307,12 +325,10 @@ def table_bytes(items: Any) -> int:
 
 
 def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: int) -> list[Row]:
-    from reconciler.desired import desired_data
-    from reconciler.passes import Reconciler
-
-    from reconciler import reconcile
     from reconciler.aws.clients import make_client
     from reconciler.core.model import ResourceKind
+    from reconciler.engine import Adapters, EngineSettings, GateSettings, Outcome, Reconciler
+    from reconciler.engine.desired import desired_data
     from reconciler.routes import load_route_set
 
     label = f"{tenants:,}"
@@ -344,11 +360,15 @@ def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: 
         bench.fresh_account()
         # The sandbox times TestFunction by wall clock against a 1 ms budget (docs/lifecycle.md):
         # on a busy machine it reads 100, and the threshold is not what is measured here.
-        rec = Reconciler(repo.routes, repo.root, bench.target, max_compute_utilization=100)
+        settings = EngineSettings(gate=GateSettings(max_compute_utilization=100))
+        rec = Reconciler(repo.routes, repo.root, bench.target, settings=settings)
 
         def whole_pass(what: str, reads_min: bool) -> Row:
             report, ops, seconds = bench.counted(lambda: rec.run_pass(False))
-            assert not report.errors, report.errors
+            assert report.outcome in (Outcome.APPLIED, Outcome.NO_CHANGES), report.errors
+            # What the pass reports its adapters wrote is what the wire saw.
+            for op, n in report.calls:
+                assert ops.get(op) == n, (what, op, n, ops)
             per_store = Counter(c.address.container for c in report.applied if c.address.kind is ResourceKind.KVS_ENTRY)
             per_table = Counter(c.address.container for c in report.applied if c.address.kind is ResourceKind.TABLE_ITEM)
             row = Row(label, what, sum(per_store.values()), sum(per_table.values()), ops, seconds=seconds)
@@ -375,9 +395,18 @@ def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: 
         rows.append(whole_pass("initial apply", False))
         rows.append(whole_pass("converged pass", True))
 
-        adapters = reconcile.Adapters.for_target(bench.target)
+        # One set of adapters for the data-only rows (observe, baseline, data path), fresh
+        # here: nothing cached, everything read.
+        adapters = Adapters.for_target(bench.target)
         data = desired_data(load_route_set(repo.routes, repo.root))
-        _, ops, seconds = bench.counted(lambda: reconcile.observe(data, adapters))
+
+        def observe_data() -> None:
+            for store in data.stores:
+                adapters.kvs.observe(store.name)
+            for table in data.tables:
+                adapters.tables.observe(table.name)
+
+        _, ops, seconds = bench.counted(observe_data)
         rows.append(
             Row(label, "observe only (moto ListKeys + Scan)", ops=ops, seconds=seconds, note="moto's cost")
         )
@@ -397,7 +426,7 @@ def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: 
                         etag = kvs_client.put_key(KvsARN=live.arn, Key=key, Value=value, IfMatch=etag)["ETag"]
                         writes += 1
             for t in desired.tables:
-                seen = adapters.ddb.observe(t.name)
+                seen = adapters.tables.observe(t.name)
                 for k, item in t.items.items():
                     if seen.items.get(k) != item:
                         ddb_client.put_item(TableName=t.name, Item=item)
@@ -414,12 +443,14 @@ def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: 
             repo.change(changed_tenants, changed_keys, 2)  # the same change set, other values
             writes, _, row.baseline_seconds = bench.counted(baseline)
             row.baseline_writes = writes
-            # The reconciler's data path alone on the same change set (the baseline touches
-            # no functions or distribution, so this is the like-for-like time).
+            # The reconciler's data path alone on the same change set: the same pass over
+            # the data documents only (the baseline touches no functions or distribution,
+            # so this is the like-for-like time).
             repo.change(changed_tenants, changed_keys, 3)
-            _, _, row.data_seconds = bench.counted(
-                lambda: reconcile.apply(desired_data(load_route_set(repo.routes, repo.root)), adapters)
-            )
+            data_routes = repo.data_only(tmp / "data-only" / "routes")
+            data_rec = Reconciler(data_routes, data_routes.parent, bench.target, adapters=adapters)
+            report, _, row.data_seconds = bench.counted(data_rec.run_pass)
+            assert report.outcome is Outcome.APPLIED, report.errors
             rows.append(row)
             repo.change([], [], 0)
             assert rec.run_pass(False).errors == ()  # back to the base state (not reported)
@@ -437,53 +468,42 @@ def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: 
 def daemon_latency(bench: Bench, repo: RouteRepo, label: str, edits: int) -> Row:
     """Edit one tenant's backend in the JSONL file, poll GetItem until it shows."""
     from reconciler.aws.clients import make_client
+    from tests.support.daemon import DaemonProcess
 
-    state = repo.root.parent / "state"
-    log_path = repo.root.parent / "daemon.log"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "reconciler", "--log-format", "json", "run",
-                "--endpoint-url", bench.server.endpoint_url,
-                "--routes-dir", str(repo.routes), "--root", str(repo.root),
-                "--http-port", "0", "--resync-interval", "0", "--state-dir", str(state),
-            ],
-            cwd=repo.root, stderr=log, stdout=subprocess.DEVNULL, env=env,
-        )  # fmt: skip
+    workdir = repo.root.parent / "daemon"
+    daemon = DaemonProcess(
+        workdir,
+        "--endpoint-url", bench.server.endpoint_url,
+        "--routes-dir", str(repo.routes), "--root", str(repo.root),
+        "--resync-interval", "0", "--state-dir", str(workdir / "state"),
+        wait=False,
+    )  # fmt: skip
     ddb = make_client("dynamodb", bench.target)
 
     def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.01) -> Any:
+        """Polls every 10 ms (the latency's resolution); stops if the daemon died."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"daemon exited {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            if daemon.proc.poll() is not None:
+                raise SystemExit(
+                    f"daemon exited {daemon.proc.returncode}:\n{daemon.log_path.read_text()[-3000:]}"
+                )
             value = predicate()
             if value:
                 return value
             time.sleep(interval)
-        raise TimeoutError(f"timed out after {timeout}s:\n{log_path.read_text()[-3000:]}")
-
-    def started() -> dict[str, Any] | None:
-        for line in log_path.read_text().splitlines():
-            if line.startswith("{") and '"daemon.started"' in line:
-                return dict(json.loads(line))
-        return None
+        raise TimeoutError(f"timed out after {timeout}s:\n{daemon.log_path.read_text()[-3000:]}")
 
     try:
-        status_url = wait_for(started, 120, 0.1)["status_url"]
-
-        def status() -> dict[str, Any]:
-            with urllib.request.urlopen(status_url, timeout=30) as r:
-                return dict(json.loads(r.read()))
-
+        daemon.wait_started(timeout=120)
+        status = daemon.status
         first = wait_for(lambda: status()["lastPass"], 600, 0.2)
         latencies: list[float] = []
         passes: list[float] = []
         for e in range(edits):
             i = (repo.tenants // (edits + 1)) * (e + 1)
             key = {"tenantId": {"S": repo.tenant_id(i)}, "accountId": {"S": repo.account_id(i)}}
-            wait_for(lambda: status()["running"] is None, 600, 0.05)
+            wait_for(daemon.idle, 600, 0.05)
             repo.tenant_versions = {i: 100 + e}
             wanted = repo.backend(i)
             t0 = time.monotonic()
@@ -495,14 +515,13 @@ def daemon_latency(bench: Bench, repo: RouteRepo, label: str, edits: int) -> Row
 
             wait_for(visible, 600)
             latencies.append(time.monotonic() - t0)
-            wait_for(lambda: status()["running"] is None, 600, 0.05)
+            wait_for(daemon.idle, 600, 0.05)
             passes.append(float(status()["lastPass"]["durationSeconds"]))
         repo.tenant_versions = {}
         repo.write()
-        wait_for(lambda: status()["running"] is None, 600, 0.05)
+        wait_for(daemon.idle, 600, 0.05)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(120)
+        daemon.terminate(120)
     ordered = sorted(latencies)
 
     def pct(p: float) -> float:

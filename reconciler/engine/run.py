@@ -240,7 +240,7 @@ class _Run:
                 if not drifted:
                     ledger.converge(desired.container_digests)
                     engine.ledger.save(ledger)
-                return self._report(Outcome.NO_CHANGES)
+                return self._report(Outcome.APPLIED if self.changes.applied else Outcome.NO_CHANGES)
             if self.dry_run:
                 return self._report(Outcome.PLANNED)
             if self.confirm is not None and shown is None:

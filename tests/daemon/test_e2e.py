@@ -11,149 +11,53 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
-pytest.importorskip(
-    "reconciler.passes",
-    reason="reconciler.passes.build_runner (the reconcile pass) has not landed yet; "
-    "these tests run the daemon with the real pass and come alive with it",
-)
 
 from reconciler.aws.clients import AwsTarget, make_client
+from tests.support import daemon as support
+from tests.support.daemon import REPO, wait_for
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["REPO", "DaemonProcess", "StoreReader", "copy_repo_layout", "set_entry", "wait_for"]
+
 STORE = "tier-origins"
 TIERS = "tiers.yaml"
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)  # polling an observable from outside, as an operator would
+class StoreReader:
+    """Reads the example store with plain boto3, as an operator would."""
 
-
-class DaemonProcess:
-    def __init__(self, tmp: Path, *args: str) -> None:
-        self.log_path = tmp / "daemon.log"
-        self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reconciler",
-                "--log-format",
-                "json",
-                "run",
-                "--sandbox",
-                "--http-port",
-                "0",
-                "--state-dir",
-                str(tmp / "state"),
-                "--debounce",
-                "200ms",
-                *args,
-            ],
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=self._log,
-            env={
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join(
-                    p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
-                ),
-            },
-        )
-        started = wait_for(self._started, 60, "daemon.started in the log")
-        self.http_url: str = started["http_url"]
-        self.sandbox_url: str = started["sandbox_url"]
-        self.edge_url: str | None = started.get("edge_url")
-        self.target = AwsTarget(endpoint_url=self.sandbox_url, max_attempts=2)
-
-    def events(self) -> list[dict[str, Any]]:
-        out = []
-        for line in self.log_path.read_text().splitlines():
-            if line.startswith("{"):
-                out.append(json.loads(line))
-        return out
-
-    def _started(self) -> dict[str, Any] | None:
-        if self.proc.poll() is not None:
-            raise AssertionError(
-                f"daemon exited {self.proc.returncode}:\n{self.log_path.read_text()}"
-            )
-        return next((e for e in self.events() if e["event"] == "daemon.started"), None)
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(self.http_url + path, timeout=5) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def status(self) -> dict[str, Any]:
-        return json.loads(self.get("/status")[1])
-
-    def condition(self, kind: str) -> dict[str, Any]:
-        return next(c for c in self.status()["conditions"] if c["type"] == kind)
-
-    def metric(self, name: str, **labels: str) -> float:
-        total = 0.0
-        for family in text_string_to_metric_families(self.get("/metrics")[1]):
-            for sample in family.samples:
-                if sample.name == name and all(
-                    sample.labels.get(k) == v for k, v in labels.items()
-                ):
-                    total += sample.value
-        return total
-
-    def passes(self, **labels: str) -> float:
-        return self.metric("reconciler_passes_total", **labels)
-
-    def idle(self) -> bool:
-        return self.status()["running"] is None
+    target: AwsTarget
 
     def kvs_value(self, key: str) -> str | None:
         """The key's value; None while the store or the key does not exist."""
         kvs = make_client("cloudfront-keyvaluestore", self.target)
         cloudfront = make_client("cloudfront", self.target)
         try:
-            return kvs.get_key(KvsARN=self.store_arn(), Key=key)["Value"]
+            return str(kvs.get_key(KvsARN=self.store_arn(), Key=key)["Value"])
         except (kvs.exceptions.ResourceNotFoundException, cloudfront.exceptions.EntityNotFound):
             return None
 
     def store_arn(self) -> str:
         cloudfront = make_client("cloudfront", self.target)
-        return cloudfront.describe_key_value_store(Name=STORE)["KeyValueStore"]["ARN"]
+        return str(cloudfront.describe_key_value_store(Name=STORE)["KeyValueStore"]["ARN"])
 
-    def terminate(self, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._log.close()
 
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
+class DaemonProcess(StoreReader, support.DaemonProcess):
+    """`reconciler run --sandbox` (its own embedded emulated AWS), state in `tmp/state`
+    (tests/daemon/test_hostile.py uses it too)."""
+
+    def __init__(self, tmp: Path, *args: str) -> None:
+        super().__init__(
+            tmp, "--sandbox", "--state-dir", str(tmp / "state"), "--debounce", "200ms", *args
+        )
+        assert self.sandbox_url, "run --sandbox logged no sandbox_url"
+        self.target = AwsTarget(endpoint_url=self.sandbox_url, max_attempts=2)
 
 
 def copy_repo_layout(dst: Path) -> Path:

@@ -13,7 +13,6 @@ counts), so "exactly one writes" is not taken on the daemons' word.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import signal
 import subprocess
@@ -27,7 +26,8 @@ from typing import Any
 import pytest
 
 from reconciler.aws.clients import AwsTarget, make_client
-from tests.daemon.test_e2e import REPO, DaemonProcess, copy_repo_layout, set_entry, wait_for
+from tests.daemon.test_e2e import StoreReader, copy_repo_layout, set_entry
+from tests.support.daemon import DaemonProcess, repo_environment, wait_for
 
 LEASE_SECONDS = 3.0
 LEASE_TABLE = "reconciler-leases"
@@ -46,7 +46,7 @@ class Sandbox:
             stdout=subprocess.PIPE,
             stderr=(tmp / "sandbox.log").open("w"),
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)},
+            env=repo_environment({"PYTHONUNBUFFERED": "1"}),
         )
         self.env: dict[str, str] = {}
         assert self.proc.stdout is not None
@@ -74,30 +74,23 @@ class Sandbox:
         self.proc.wait(20)
 
 
-class ElectedDaemon(DaemonProcess):
-    """A daemon against an external endpoint with leader election on (no --sandbox)."""
+class ElectedDaemon(StoreReader, DaemonProcess):
+    """A daemon against an external endpoint with leader election on (no --sandbox); the
+    caller waits for it (wait_started) once every replica is started."""
 
     def __init__(self, tmp: Path, name: str, sandbox: Sandbox, routes: Path) -> None:
-        (tmp / name).mkdir()
-        self.log_path = tmp / name / "daemon.log"
-        self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "reconciler", "--log-format", "json", "run",
-                "--endpoint-url", sandbox.url, "--routes-dir", str(routes),
-                "--http-port", "0", "--state-dir", str(tmp / name / "state"),
-                "--debounce", "200ms", "--resync-interval", "1h", "--backoff-max", "2s",
-                "--leader-election", "--lease-duration", f"{LEASE_SECONDS}s",
-            ],
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=self._log,
-            env={**os.environ, **sandbox.env, "PYTHONPATH": str(REPO)},
+        workdir = tmp / name
+        workdir.mkdir()
+        super().__init__(
+            workdir,
+            "--endpoint-url", sandbox.url, "--routes-dir", str(routes),
+            "--state-dir", str(workdir / "state"),
+            "--debounce", "200ms", "--resync-interval", "1h", "--backoff-max", "2s",
+            "--leader-election", "--lease-duration", f"{LEASE_SECONDS}s",
+            env=repo_environment(sandbox.env),
+            wait=False,
         )  # fmt: skip
         self.target = sandbox.target
-
-    def wait_started(self) -> None:
-        self.http_url = wait_for(self._started, 60, "daemon.started")["http_url"]
 
     def leader(self) -> bool:
         return bool(self.status().get("leader"))

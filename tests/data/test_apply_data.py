@@ -1,225 +1,386 @@
-"""Plan and apply routing data against the emulated AWS, counting calls on the wire."""
+"""Routing data through the real pass: route files written to disk, `Reconciler.run_pass`,
+write calls counted twice, on the sandbox's wire (tests/data/wire.py, over HTTP) and in
+what the pass reports its adapters did (`PassReport.calls`), and live state read back
+with plain boto3."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
 import pytest
-from reconciler.reconcile import Adapters, apply, plan
+from reconciler.reconcile import Adapters
 
 from reconciler.aws.clients import AwsTarget
-from reconciler.aws.errors import ReconcileError
-from reconciler.core.attribute_values import item_from_python
+from reconciler.aws.errors import ErrorClass
+from reconciler.aws.kvs import KvsAdapter
 from reconciler.core.model import Action
-from reconciler.core.state import (
-    DesiredData,
-    DesiredStore,
-    DesiredTable,
-    KeyAttribute,
-    KeySchema,
-    PruneGuard,
-    item_key,
+from reconciler.core.schedule import KvsWrite
+from reconciler.engine import (
+    MAX_CONFLICT_REPLANS,
+    Adapters,
+    EngineSettings,
+    Outcome,
+    PassReport,
+    Reconciler,
 )
 from tests.data import wire
+from tests.support.routes import tenants, write_policy, write_store, write_table
 
-SCHEMA = KeySchema(KeyAttribute("tenantId"), KeyAttribute("accountId"))
+STORE = "tier-origins"
+TABLE = "tenant-routing"
+KVS = "cloudfront-keyvaluestore"
 
 
 def tiers(n: int, value: str = "tier{}.example.com") -> dict[str, str]:
     return {f"tier{i:03d}": value.format(i) for i in range(n)}
 
 
-def data(entries: dict[str, str], prune: bool = True, guard: PruneGuard | None = None) -> DesiredData:
-    return DesiredData(stores=(DesiredStore("tier-origins", entries, prune),), guard=guard or PruneGuard())
-
-
-def table(rows: int, prune: bool = True, backend: str = "b{}.example.com") -> DesiredData:
-    items = {}
-    for i in range(rows):
-        item = item_from_python(
-            {"tenantId": f"t{i:05d}", "accountId": str(1000 + i), "defaultBackend": backend.format(i % 7)}
-        )
-        items[item_key(item, SCHEMA)] = item
-    return DesiredData(tables=(DesiredTable("tenant-routing", SCHEMA, items, prune),))
-
-
 @pytest.fixture
-def adapters(aws) -> Adapters:  # type: ignore[no-untyped-def]
-    return Adapters.for_target(AwsTarget(endpoint_url=aws.endpoint_url))
+def routes(tmp_path: Path) -> Path:
+    routes = tmp_path / "routes"
+    write_policy(routes)
+    return routes
 
 
-def converged(desired: DesiredData, adapters: Adapters, endpoint: str) -> None:
-    """A second plan is empty, and a converged apply makes zero write calls on the wire."""
-    assert plan(desired, adapters)[0].empty
+def engine(aws: Any, routes: Path, *, max_attempts: int = 1, **kwargs: Any) -> Reconciler:
+    target = AwsTarget(endpoint_url=aws.endpoint_url, max_attempts=max_attempts)
+    return Reconciler(routes, routes.parent, target, **kwargs)
+
+
+def calls(report: PassReport) -> dict[str, int]:
+    return dict(report.calls)
+
+
+def applied(report: PassReport) -> list[tuple[str | None, Action]]:
+    return [(c.address.key, c.action) for c in report.applied]
+
+
+def live_entries(aws: Any) -> dict[str, str]:
+    arn = aws.client("cloudfront").describe_key_value_store(Name=STORE)["KeyValueStore"]["ARN"]
+    pages = aws.client(KVS).get_paginator("list_keys").paginate(KvsARN=arn)
+    return {item["Key"]: item["Value"] for page in pages for item in page.get("Items", [])}
+
+
+def live_items(aws: Any) -> dict[tuple[str, str], str]:
+    pages = aws.client("dynamodb").get_paginator("scan").paginate(TableName=TABLE)
+    return {
+        (i["tenantId"]["S"], i["accountId"]["S"]): i["defaultBackend"]["S"]
+        for page in pages
+        for i in page["Items"]
+    }
+
+
+def declared_items(rows: list[dict[str, str]]) -> dict[tuple[str, str], str]:
+    return {(r["tenantId"], r["accountId"]): r["defaultBackend"] for r in rows}
+
+
+def run(reconciler: Reconciler, endpoint: str, **kwargs: Any) -> PassReport:
+    """One pass with the wire's counts reset first."""
     wire.reset_calls(endpoint)
-    outcome = apply(desired, adapters)
-    assert outcome.plan.empty and outcome.write_calls == 0
-    assert wire.write_calls(endpoint) == 0
+    return reconciler.run_pass(**kwargs)
 
 
-def test_zero_to_55_keys_crosses_a_batch(aws, adapters) -> None:  # type: ignore[no-untyped-def]
-    desired = data(tiers(55))
-    wire.reset_calls(aws.endpoint_url)
-    outcome = apply(desired, adapters)
-    assert len(outcome.applied) == 56  # the store + 55 keys
+def assert_converged(aws: Any, routes: Path, reconciler: Reconciler, fresh: bool = True) -> None:
+    """The next pass of the same engine writes nothing (report and wire agree), and a fresh
+    engine (no adapter cache: the KVS adapter skips ListKeys for an ETag it knows) plans
+    nothing either."""
+    again = run(reconciler, aws.endpoint_url)
+    assert again.outcome is Outcome.NO_CHANGES, (again.outcome, again.errors)
+    assert again.calls == () and again.applied == ()
+    assert wire.write_calls(aws.endpoint_url) == 0
+    if fresh:
+        report = engine(aws, routes).run_pass(dry_run=True)
+        assert report.outcome is Outcome.NO_CHANGES, report.plan
+
+
+# -- stores --------------------------------------------------------------------------------
+
+
+def test_zero_to_55_keys_crosses_a_batch(aws: Any, routes: Path) -> None:
+    write_store(routes, STORE, tiers(55))
+    reconciler = engine(aws, routes)
+    report = run(reconciler, aws.endpoint_url)
+    assert report.outcome is Outcome.APPLIED, report.errors
+    assert len(report.applied) == 56  # the store + 55 keys
+    assert calls(report) == {"CreateKeyValueStore": 1, "UpdateKeys": 2}  # ceil(55/50)
     assert wire.count(aws.endpoint_url, "cloudfront", "CreateKeyValueStore") == 1
-    assert wire.count(aws.endpoint_url, "cloudfront-keyvaluestore", "UpdateKeys") == 2  # ceil(55/50)
-    live = adapters.kvs.observe("tier-origins")
-    assert dict(live.entries) == tiers(55)
-    converged(desired, adapters, aws.endpoint_url)
+    assert wire.statuses(aws.endpoint_url, KVS, "UpdateKeys") == [200, 200]
+    assert wire.write_calls(aws.endpoint_url) == report.write_calls == 3
+    assert live_entries(aws) == tiers(55)
+    assert_converged(aws, routes, reconciler)
 
 
-def test_value_edits_and_prune_on_and_off(aws, adapters) -> None:  # type: ignore[no-untyped-def]
-    apply(data(tiers(10)), adapters)
+def test_value_edits_and_prune_on_and_off(aws: Any, routes: Path) -> None:
+    write_store(routes, STORE, tiers(10))
+    reconciler = engine(aws, routes)
+    assert reconciler.run_pass().outcome is Outcome.APPLIED
     edited = tiers(10)
     edited["tier003"] = "moved.example.com"
     del edited["tier009"]
-    kept = apply(data(edited, prune=False), adapters)
-    assert [(c.address.key, c.action) for c in kept.applied] == [("tier003", Action.UPDATE)]
-    assert "tier009" in adapters.kvs.observe("tier-origins").entries
 
-    wire.reset_calls(aws.endpoint_url)
-    pruned = apply(data(edited, prune=True), adapters)
-    assert [(c.address.key, c.action) for c in pruned.applied] == [("tier009", Action.DELETE)]
-    assert wire.count(aws.endpoint_url, "cloudfront-keyvaluestore", "UpdateKeys") == 1
-    assert dict(adapters.kvs.observe("tier-origins").entries) == edited
-    converged(data(edited), adapters, aws.endpoint_url)
+    write_store(routes, STORE, edited, prune=False)
+    kept = run(reconciler, aws.endpoint_url)
+    assert kept.outcome is Outcome.APPLIED, kept.errors
+    assert applied(kept) == [("tier003", Action.UPDATE)]
+    assert calls(kept) == {"UpdateKeys": 1} and wire.writes(aws.endpoint_url) == {"UpdateKeys": 1}
+    assert live_entries(aws) == {**edited, "tier009": "tier9.example.com"}  # prune off: kept
+    assert_converged(aws, routes, reconciler)
+
+    write_store(routes, STORE, edited, prune=True)
+    pruned = run(reconciler, aws.endpoint_url)
+    assert pruned.outcome is Outcome.APPLIED, pruned.errors
+    assert applied(pruned) == [("tier009", Action.DELETE)]
+    assert calls(pruned) == {"UpdateKeys": 1} and wire.writes(aws.endpoint_url) == {"UpdateKeys": 1}
+    assert live_entries(aws) == edited
+    assert_converged(aws, routes, reconciler)
 
 
-def test_prune_guard_trips_then_is_overridden(aws, adapters) -> None:  # type: ignore[no-untyped-def]
-    apply(data(tiers(40)), adapters)
-    shrunk = data(tiers(10))
-    wire.reset_calls(aws.endpoint_url)
-    refused = apply(shrunk, adapters)
-    assert not refused.plan.applicable and refused.applied == []
+def test_prune_guard_trips_then_is_overridden(aws: Any, routes: Path) -> None:
+    write_store(routes, STORE, tiers(40))
+    assert engine(aws, routes).run_pass().outcome is Outcome.APPLIED
+    write_store(routes, STORE, tiers(10))
+
+    refused = run(engine(aws, routes), aws.endpoint_url)
+    assert refused.outcome is Outcome.REFUSED
+    assert refused.plan is not None and not refused.plan.applicable
     assert "delete 30 of 40 (75%)" in refused.plan.violations[0].message
+    assert refused.applied == () and refused.calls == ()
     assert wire.write_calls(aws.endpoint_url) == 0
-    assert len(adapters.kvs.observe("tier-origins").entries) == 40
+    assert len(live_entries(aws)) == 40
 
-    allowed = apply(data(tiers(10), guard=PruneGuard(allow_mass_delete=True)), adapters)
-    assert sum(c.action is Action.DELETE for c in allowed.applied) == 30
-    assert dict(adapters.kvs.observe("tier-origins").entries) == tiers(10)
-
-
-def test_store_filled_near_5mb(aws, adapters) -> None:  # type: ignore[no-untyped-def]
-    # 4,800 keys x ~1,018 bytes = ~4.9 MB, just under the 5 MB store limit.
-    entries = {f"k{i:05d}": f"{'x' * 990}{i:05d}.example.com"[-1000:] for i in range(4800)}
-    desired = data(entries, prune=False)
-    wire.reset_calls(aws.endpoint_url)
-    apply(desired, adapters)
-    assert wire.count(aws.endpoint_url, "cloudfront-keyvaluestore", "UpdateKeys") == 96  # 4800/50
-    assert len(adapters.kvs.observe("tier-origins").entries) == 4800
-    converged(desired, adapters, aws.endpoint_url)
+    allowed = engine(aws, routes, settings=EngineSettings(allow_mass_delete=True))
+    report = run(allowed, aws.endpoint_url)
+    assert report.outcome is Outcome.APPLIED, report.errors
+    assert [a for _, a in applied(report)] == [Action.DELETE] * 30
+    assert calls(report) == {"UpdateKeys": 1} and wire.writes(aws.endpoint_url) == {"UpdateKeys": 1}
+    assert live_entries(aws) == tiers(10)
 
 
-def test_table_of_several_thousand_items(aws, adapters) -> None:  # type: ignore[no-untyped-def]
-    desired = table(3000)
-    wire.reset_calls(aws.endpoint_url)
-    outcome = apply(desired, adapters)
-    assert len(outcome.applied) == 3001
-    assert wire.count(aws.endpoint_url, "dynamodb", "BatchWriteItem") == 120  # 3000/25
-    converged(desired, adapters, aws.endpoint_url)
-
-    changed = table(3000, backend="n{}.example.com")  # 6 of 7 backends change
-    wire.reset_calls(aws.endpoint_url)
-    edit = apply(changed, adapters)
-    updates = sum(c.action is Action.UPDATE for c in edit.applied)
-    assert wire.count(aws.endpoint_url, "dynamodb", "BatchWriteItem") == -(-updates // 25)
-    converged(changed, adapters, aws.endpoint_url)
+def _long_entry(i: int) -> tuple[str, str]:
+    """A ~497-byte key and a 251-character origin (DNS names stop at 253)."""
+    key = f"k{i:05d}-" + "k" * 490
+    value = f"{'a' * 60}.{'b' * 60}.{'c' * 60}.v{i:05d}{'d' * 50}.example.com"
+    return key, value
 
 
-def test_existing_table_with_other_key_schema_is_an_error(aws, adapters) -> None:  # type: ignore[no-untyped-def]
+def test_store_filled_near_5mb(aws: Any, routes: Path) -> None:
+    # 6,500 entries x 748 bytes = 4.86 MB of keys and values, under the 5 MiB store limit.
+    entries = dict(_long_entry(i) for i in range(6500))
+    size = sum(len(k) + len(v) for k, v in entries.items())
+    assert 4_800_000 < size < 5 * 1024 * 1024
+    write_store(routes, STORE, entries, prune=False)
+    reconciler = engine(aws, routes)
+    report = run(reconciler, aws.endpoint_url)
+    assert report.outcome is Outcome.APPLIED, report.errors
+    assert calls(report) == {"CreateKeyValueStore": 1, "UpdateKeys": 130}  # 6500/50
+    assert wire.writes(aws.endpoint_url, ok_only=True) == calls(report)
+    assert live_entries(aws) == entries
+    assert_converged(aws, routes, reconciler)
+
+
+# -- tables --------------------------------------------------------------------------------
+
+
+def test_table_of_several_thousand_items(aws: Any, routes: Path) -> None:
+    rows = tenants(3000)
+    write_table(routes, TABLE, rows)
+    reconciler = engine(aws, routes)
+    report = run(reconciler, aws.endpoint_url)
+    assert report.outcome is Outcome.APPLIED, report.errors
+    assert len(report.applied) == 3001  # the table + 3000 items
+    assert calls(report) == {"CreateTable": 1, "BatchWriteItem": 120}  # 3000/25
+    assert wire.writes(aws.endpoint_url) == calls(report)
+    # Tables have no adapter cache: the same engine's next pass reads the whole table
+    # again (moto's Scan of 3,000 items takes ~3 s, hence no extra fresh engine here).
+    assert_converged(aws, routes, reconciler, fresh=False)
+
+    # Every 7th tenant moves: 429 updates, ceil(429/25) = 18 batches.
+    changed = [
+        dict(r, defaultBackend="moved.example.com") if i % 7 == 0 else r for i, r in enumerate(rows)
+    ]
+    write_table(routes, TABLE, changed)
+    edit = run(reconciler, aws.endpoint_url)
+    assert edit.outcome is Outcome.APPLIED, edit.errors
+    assert {a for _, a in applied(edit)} == {Action.UPDATE} and len(edit.applied) == 429
+    assert calls(edit) == {"BatchWriteItem": 18}
+    assert wire.writes(aws.endpoint_url) == {"BatchWriteItem": 18}
+    assert live_items(aws) == declared_items(changed)
+    assert_converged(aws, routes, reconciler, fresh=False)
+
+
+def test_existing_table_with_other_key_schema_is_a_plan_error(aws: Any, routes: Path) -> None:
     aws.client("dynamodb").create_table(
-        TableName="tenant-routing",
+        TableName=TABLE,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "tenant", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "tenant", "AttributeType": "S"}],
     )
-    outcome = apply(table(3), adapters)
-    assert outcome.applied == [] and "never recreates tables" in outcome.plan.errors[0].message
+    write_table(routes, TABLE, tenants(3))
+    report = run(engine(aws, routes), aws.endpoint_url)
+    assert report.outcome is Outcome.REFUSED
+    assert report.plan is not None
+    assert "never recreates tables" in report.plan.errors[0].message
+    assert report.applied == () and report.calls == ()
+    assert wire.write_calls(aws.endpoint_url) == 0
 
 
-def test_throttling_on_30_percent_of_calls_converges(aws) -> None:  # type: ignore[no-untyped-def]
-    adapters = Adapters.for_target(AwsTarget(endpoint_url=aws.endpoint_url, max_attempts=10))
-    for service in ("cloudfront-keyvaluestore", "dynamodb"):
+# -- faults and other writers --------------------------------------------------------------
+
+
+def test_throttling_on_30_percent_of_calls_converges(aws: Any, routes: Path) -> None:
+    write_store(routes, STORE, tiers(120))
+    rows = tenants(200)
+    write_table(routes, TABLE, rows)
+    reconciler = engine(aws, routes, max_attempts=10)
+    wire.reset_calls(aws.endpoint_url)
+    for service in (KVS, "dynamodb"):
         wire.inject(aws.endpoint_url, service=service, kind="throttle", probability=0.3, seed=7)
-    desired = DesiredData(stores=data(tiers(120)).stores, tables=table(200).tables)
-    apply(desired, adapters)
-    assert dict(adapters.kvs.observe("tier-origins").entries) == tiers(120)
-    assert plan(desired, adapters)[0].empty
-    # Throttled writes were retried, never doubled: 3 UpdateKeys and 8 BatchWriteItem succeeded.
-    log = wire._call(aws.endpoint_url, "GET", "log")["log"]
-    ok_updates = [e for e in log if e["operation"] == "UpdateKeys" and e["status"] == 200]
-    assert len(ok_updates) == 3
+    report = reconciler.run_pass()
+    assert report.outcome is Outcome.APPLIED, report.errors
+    assert sum(f["fired"] for f in wire.faults(aws.endpoint_url)) >= 5  # the faults did hit
+    # Throttled writes were retried by botocore, never doubled: each landed once.
+    once = {"CreateKeyValueStore": 1, "UpdateKeys": 3, "CreateTable": 1, "BatchWriteItem": 8}
+    assert calls(report) == once
+    assert wire.writes(aws.endpoint_url, ok_only=True) == once
+    again = reconciler.run_pass()  # still throttled: reads through it, writes nothing
+    assert again.outcome is Outcome.NO_CHANGES, again.errors
+    assert wire.writes(aws.endpoint_url, ok_only=True) == once
+    wire.clear_faults(aws.endpoint_url)  # the test's own reads are not retried
+    assert live_entries(aws) == tiers(120)
+    assert live_items(aws) == declared_items(rows)
 
 
-def test_concurrent_writer_during_apply_replans(aws, adapters) -> None:  # type: ignore[no-untyped-def]
-    apply(data(tiers(5)), adapters)
-    kvs = aws.client("cloudfront-keyvaluestore")
-    arn = adapters.kvs.arn("tier-origins")
-    assert arn
+class RacedKvs(KvsAdapter):
+    """The real KVS adapter, with another writer landing right before each of our
+    UpdateKeys (`times` of them): the seam between our read and our write."""
 
-    # Another writer changes a declared key and adds an undeclared one right before our write.
-    def other_writer() -> None:
+    def __init__(self, target: AwsTarget, other_writer: Any, times: int | None = None) -> None:
+        super().__init__(target)
+        self.other_writer = other_writer
+        self.left = times
+
+    def write(self, arn: str, batch: KvsWrite, etag: str) -> str:
+        if self.left is None or self.left > 0:
+            self.left = None if self.left is None else self.left - 1
+            self.other_writer(arn)
+        return super().write(arn, batch, etag)
+
+
+def raced(aws: Any, routes: Path, other_writer: Any, times: int | None) -> Reconciler:
+    target = AwsTarget(endpoint_url=aws.endpoint_url, max_attempts=1)
+    adapters = replace(Adapters.for_target(target), kvs=RacedKvs(target, other_writer, times))
+    return Reconciler(routes, routes.parent, target, adapters=adapters)
+
+
+def test_concurrent_writer_during_apply_replans(aws: Any, routes: Path) -> None:
+    write_store(routes, STORE, tiers(5))
+    assert engine(aws, routes).run_pass().outcome is Outcome.APPLIED
+    kvs = aws.client(KVS)
+
+    def other_writer(arn: str) -> None:
+        """Changes a declared key and adds an undeclared one (its own UpdateKeys)."""
         etag = kvs.describe_key_value_store(KvsARN=arn)["ETag"]
         kvs.update_keys(
             KvsARN=arn,
             IfMatch=etag,
-            Puts=[{"Key": "tier000", "Value": "hijack.example.com"}, {"Key": "extra", "Value": "x.example.com"}],
+            Puts=[
+                {"Key": "tier000", "Value": "hijack.example.com"},
+                {"Key": "extra", "Value": "x.example.com"},
+            ],
         )
 
     wanted = tiers(60)
-    outcome = _apply_with_race(aws, adapters, data(wanted), other_writer)
-    assert outcome.conflicts == 1
-    assert dict(adapters.kvs.observe("tier-origins").entries) == wanted  # re-planned, not replayed
-    converged(data(wanted), adapters, aws.endpoint_url)
+    write_store(routes, STORE, wanted)
+    report = run(raced(aws, routes, other_writer, times=1), aws.endpoint_url)
+    assert report.outcome is Outcome.APPLIED, report.errors
+    assert report.conflicts == 1
+    # Theirs lands; our first batch is refused (409); the re-plan (55 new keys, tier000
+    # back, extra pruned: 57 changes) goes out in 2 batches.
+    assert wire.statuses(aws.endpoint_url, KVS, "UpdateKeys") == [200, 409, 200, 200]
+    assert calls(report) == {"UpdateKeys": 2}
+    assert len(report.applied) == 57
+    assert ("tier000", Action.UPDATE) in applied(report) and ("extra", Action.DELETE) in applied(
+        report
+    )
+    assert live_entries(aws) == wanted  # re-planned, not replayed
+    assert_converged(aws, routes, engine(aws, routes))
 
 
-def _apply_with_race(aws, adapters, desired, writer):  # type: ignore[no-untyped-def]
-    """Runs `writer` once, between our observation and our first UpdateKeys."""
-    real_write = adapters.kvs.write
-    fired = []
+def test_conflicts_are_bounded(aws: Any, routes: Path) -> None:
+    write_store(routes, STORE, tiers(2), prune=False)
+    assert engine(aws, routes).run_pass().outcome is Outcome.APPLIED
+    kvs = aws.client(KVS)
 
-    def write(arn, batch, etag):  # type: ignore[no-untyped-def]
-        if not fired:
-            fired.append(True)
-            writer()
-        return real_write(arn, batch, etag)
-
-    adapters.kvs.write = write
-    return apply(desired, adapters)
-
-
-def test_conflicts_are_bounded(aws, adapters) -> None:  # type: ignore[no-untyped-def]
-    apply(data(tiers(2)), adapters)
-    kvs = aws.client("cloudfront-keyvaluestore")
-    arn = adapters.kvs.arn("tier-origins")
-    real_write = adapters.kvs.write
-
-    def always_race(a, batch, etag):  # type: ignore[no-untyped-def]
+    def always_race(arn: str) -> None:
         current = kvs.describe_key_value_store(KvsARN=arn)["ETag"]
         kvs.put_key(KvsARN=arn, Key="noise", Value="n.example.com", IfMatch=current)
-        return real_write(a, batch, etag)
 
-    adapters.kvs.write = always_race
-    with pytest.raises(ReconcileError, match="gave up after 3 re-plans"):
-        apply(data(tiers(4), prune=False), adapters)
+    write_store(routes, STORE, tiers(4), prune=False)
+    report = run(raced(aws, routes, always_race, times=None), aws.endpoint_url)
+    assert report.outcome is Outcome.FAILED
+    assert report.error_class is ErrorClass.CONFLICT
+    assert f"gave up after {MAX_CONFLICT_REPLANS} re-plans" in report.errors[0]
+    # Exactly 1 + MAX_CONFLICT_REPLANS attempts of ours, every one refused, each after theirs.
+    attempts = 1 + MAX_CONFLICT_REPLANS
+    assert wire.statuses(aws.endpoint_url, KVS, "UpdateKeys") == [409] * attempts
+    assert wire.statuses(aws.endpoint_url, KVS, "PutKey") == [200] * attempts
+    assert report.conflicts == attempts
+    assert report.calls == () and report.applied == ()  # nothing of ours landed
+    assert live_entries(aws) == {**tiers(2), "noise": "n.example.com"}
 
 
-def test_concurrent_writer_on_the_wire_replans(aws, adapters) -> None:  # type: ignore[no-untyped-def]
-    """The same race made by the sandbox: another writer lands right before our UpdateKeys."""
-    from reconciler.sandbox.hooks import kvs_race
-
-    apply(data(tiers(5)), adapters)
-    hooks = aws.server.hooks
-    hooks.reset()
-    hooks.inject(
-        "cloudfront-keyvaluestore",
-        "UpdateKeys",
+def test_concurrent_writer_on_the_wire_replans(aws: Any, routes: Path) -> None:
+    """The same race made by the sandbox (its HTTP fault API): another writer's change lands
+    right before our UpdateKeys is served."""
+    write_store(routes, STORE, tiers(5))
+    reconciler = engine(aws, routes)
+    assert reconciler.run_pass().outcome is Outcome.APPLIED
+    wire.reset_calls(aws.endpoint_url)
+    wire.inject(
+        aws.endpoint_url,
+        service=KVS,
+        operation="UpdateKeys",
         kind="race",
         count=1,
-        action=kvs_race({"tier001": "hijack.example.com", "stray": "s.example.com"}),
+        race={"kvs_puts": {"tier001": "hijack.example.com", "stray": "s.example.com"}},
     )
     wanted = tiers(8)
-    outcome = apply(data(wanted), adapters)
-    assert outcome.conflicts == 1
-    assert hooks.count("cloudfront-keyvaluestore", "UpdateKeys") == 2  # one 409, one re-planned write
-    assert dict(adapters.kvs.observe("tier-origins").entries) == wanted
+    write_store(routes, STORE, wanted)
+    report = reconciler.run_pass()
+    assert report.outcome is Outcome.APPLIED, report.errors
+    assert report.conflicts == 1
+    assert wire.statuses(aws.endpoint_url, KVS, "UpdateKeys") == [409, 200]  # refused, re-planned
+    assert calls(report) == {"UpdateKeys": 1}  # 3 new keys, tier001 back, stray pruned: 1 batch
+    assert sorted(applied(report), key=str) == sorted(
+        [(f"tier00{i}", Action.CREATE) for i in (5, 6, 7)]
+        + [("tier001", Action.UPDATE), ("stray", Action.DELETE)],
+        key=str,
+    )
+    assert live_entries(aws) == wanted
+    assert_converged(aws, routes, reconciler)
+
+
+def test_conflicts_are_bounded_on_the_wire(aws: Any, routes: Path) -> None:
+    """The bound again with the sandbox racing every UpdateKeys (its HTTP fault API)."""
+    write_store(routes, STORE, tiers(2), prune=False)
+    reconciler = engine(aws, routes)
+    assert reconciler.run_pass().outcome is Outcome.APPLIED
+    wire.reset_calls(aws.endpoint_url)
+    wire.inject(
+        aws.endpoint_url,
+        service=KVS,
+        operation="UpdateKeys",
+        kind="race",
+        race={"kvs_puts": {"noise": "n.example.com"}},
+    )
+    write_store(routes, STORE, tiers(4), prune=False)
+    report = reconciler.run_pass()
+    assert report.outcome is Outcome.FAILED
+    assert report.error_class is ErrorClass.CONFLICT and report.reason == "ConflictException"
+    attempts = 1 + MAX_CONFLICT_REPLANS
+    assert wire.statuses(aws.endpoint_url, KVS, "UpdateKeys") == [409] * attempts
+    assert report.conflicts == attempts and report.calls == ()
+    wire.clear_faults(aws.endpoint_url)
+    assert live_entries(aws) == {**tiers(2), "noise": "n.example.com"}

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +8,7 @@ from botocore.retries import standard
 
 from reconciler.aws.clients import AwsTarget
 from reconciler.engine import Reconciler
-from reconciler.sandbox import cloudfront_functions as sandbox_cff
-from reconciler.sandbox.seed import seed
+from tests.reliability.crash import ENGINE_SETTINGS
 
 REPO = Path(__file__).resolve().parents[2]
 # botocore's standard retry waits rand(0,1) * 2^i seconds after a throttle (base 1 s).
@@ -30,22 +28,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def no_function_runner() -> Iterator[None]:
-    """TestFunction answers "unavailable": the offline suite gates publishes (no wall-time
-    compute figure to flake under load)."""
-    before = sandbox_cff.test_function_runner()
-    sandbox_cff.set_test_function_runner(None)
-    yield
-    sandbox_cff.set_test_function_runner(before)
-
-
-@pytest.fixture
-def seeded(aws: Any, no_function_runner: None) -> AwsTarget:
-    target = AwsTarget(endpoint_url=aws.endpoint_url)
-    seed(target)
-    return target
-
-
-@pytest.fixture
 def reconciler(repo: Path, seeded: AwsTarget) -> Reconciler:
-    return Reconciler(repo / "routes", repo, seeded)
+    """The engine over a copy of the example routes; `seeded` (tests/conftest.py): the
+    walkthrough's account, TestFunction running the code (see ENGINE_SETTINGS)."""
+    return Reconciler(repo / "routes", repo, seeded, settings=ENGINE_SETTINGS)

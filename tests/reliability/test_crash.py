@@ -113,10 +113,9 @@ def test_the_invariants_catch_a_lost_key(
     crash.setup_baseline(sandbox, p)
     config = crash.distribution_config(sandbox)
     versions = crash.lambda_versions(sandbox)
-    from reconciler.pass_report import Outcome
-    from reconciler.passes import Reconciler
+    from reconciler.engine import Outcome
 
-    Reconciler(p.after_repo / "routes", p.after_repo, sandbox.target).run_pass(dry_run=False)
+    crash.reconciler_for(p.after_repo, sandbox.target).run_pass(dry_run=False)
     kvs = sandbox.client("cloudfront-keyvaluestore")
     arn = crash.store_arn(sandbox)
     kvs.update_keys(

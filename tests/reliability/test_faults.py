@@ -1,9 +1,12 @@
 """Fault matrix on the wire: whole passes over the example routes under injected faults.
 
-Every case converges, or stops with a classified error in bounded time; and writes what
-should be written once exactly once (successful writes counted in the sandbox's wire log),
-or says why a second identical write is harmless. The first pass of a case is the initial
-apply from an empty (seeded) account: 9 writes when nothing goes wrong.
+Every case converges, or stops with a classified error (reconciler.aws.errors: retryable,
+conflict, fatal) in bounded time; and writes what should be written once exactly once
+(successful writes counted in the sandbox's wire log), or says why a second identical
+write is harmless. Where it matters, what the pass reports its adapters did
+(`PassReport.calls`: one per adapter call, whatever botocore retried below it) is checked
+against the wire too. The first pass of a case is the initial apply from an empty
+(seeded) account: 9 writes when nothing goes wrong.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from reconciler.pass_report import Outcome
 from reconciler.passes import Reconciler
 
 from reconciler.aws.clients import AwsTarget, make_client
+from reconciler.aws.errors import THROTTLE_RETRY_AFTER, ErrorClass
 from reconciler.aws.lambda_edge import LambdaEdgeAdapter
+from reconciler.engine import MAX_CONFLICT_REPLANS, Outcome, PassReport, Reconciler
 from reconciler.sandbox.hooks import WireCall, kvs_race
 from reconciler.sandbox.switches import NEVER
 from tests.reliability import crash
@@ -51,6 +56,18 @@ EDIT_WRITES = Counter(
 
 def hooks_of(aws: Any) -> Any:
     return aws.server.hooks
+
+
+def operations(writes: Counter[str]) -> dict[str, int]:
+    """Counts of "service.Operation" by operation, as PassReport.calls names them."""
+    out: Counter[str] = Counter()
+    for key, n in writes.items():
+        out[key.split(".", 1)[1]] += n
+    return dict(+out)
+
+
+def calls(report: PassReport) -> dict[str, int]:
+    return dict(report.calls)
 
 
 def timed(reconciler: Reconciler, dry_run: bool = False) -> tuple[Any, float]:
@@ -100,6 +117,7 @@ def test_throttling_on_30_percent_of_every_service_converges_with_each_write_onc
     fired = sum(f["fired"] for f in hooks.faults())
     assert fired >= 10, hooks.faults()  # the faults really hit the pass
     assert ok_writes(hooks) == CLEAN
+    assert calls(report) == operations(CLEAN)
     assert elapsed < 60
     # Still throttled: the converged pass reads through the throttles and writes nothing.
     again = reconciler.run_pass(dry_run=False)
@@ -124,11 +142,12 @@ def test_a_5xx_burst_beyond_the_retry_budget_fails_retryable_and_the_next_pass_w
     aws: Any, reconciler: Reconciler
 ) -> None:
     hooks = hooks_of(aws)
-    attempts = reconciler._target.max_attempts
+    attempts = reconciler.target.max_attempts
     hooks.inject("cloudfront", "UpdateDistribution", kind="unavailable", count=attempts)
     report, elapsed = timed(reconciler)
     assert report.outcome is Outcome.FAILED
-    assert report.error_class == "retryable"
+    assert report.error_class is ErrorClass.RETRYABLE and report.reason == "ServiceUnavailable"
+    assert report.retry_after is None  # a 5xx asks for no more room than the daemon's back-off
     assert any("UpdateDistribution" in e and "ServiceUnavailable" in e for e in report.errors)
     assert statuses(hooks, "cloudfront", "UpdateDistribution") == [503] * attempts
     assert elapsed < 30
@@ -193,6 +212,11 @@ def test_a_reset_after_the_write_landed_converges_in_the_same_pass(
     report = reconciler.run_pass(dry_run=False)
     assert report.outcome is Outcome.APPLIED, (why, report.errors)
     assert ok_writes(hooks) == CLEAN + Counter({write: copies - 1}), why
+    # The report counts adapter calls: a retry botocore made below the adapter is not a
+    # second call; a write whose retry was refused (409/412/exists) raised in the adapter
+    # and is not counted although it landed: the re-plan found it done.
+    refused = Counter({write: 1}) if copies == 1 else Counter()
+    assert calls(report) == operations(CLEAN - refused), why
     assert versions(aws) == ["1"]  # never a second version for one code change
     assert_converged(reconciler)
 
@@ -267,7 +291,7 @@ def test_kvs_update_keys_race_replans_once(aws: Any, reconciler: Reconciler, rep
     report = reconciler.run_pass(dry_run=False)
     assert report.outcome is Outcome.APPLIED, report.errors
     assert statuses(hooks, "cloudfront-keyvaluestore", "UpdateKeys") == [409, 200]
-    entries = reconciler.data.kvs.observe(crash.STORE).entries
+    entries = reconciler.adapters.kvs.observe(crash.STORE).entries
     assert entries["premium"] == "gold-api.example.com"
     assert "racer-key" not in entries  # prune: true, so the re-plan removed it
     assert_converged(reconciler)
@@ -322,8 +346,9 @@ def test_a_publish_function_between_plan_and_wiring(
     aws: Any, reconciler: Reconciler, repo: Path
 ) -> None:
     """Someone publishes other code to tier-router while we wire: their publish redeploys the
-    distribution (new ETag), our UpdateDistribution gets 412, re-reads and lands; the next
-    pass sees LIVE drifted from the declaration and publishes the declared code again."""
+    distribution (new ETag), our UpdateDistribution gets 412: a conflict, so the pass
+    re-observes and re-plans. The re-plan finds LIVE drifted from the declaration and
+    publishes the declared code again, then wires: healed in the same pass."""
     converge_then_edit(aws, reconciler, repo)
     cf = make_client("cloudfront", AwsTarget(endpoint_url=aws.endpoint_url, max_attempts=1))
     declared = (repo / "edge_functions/tier_router/index.js").read_bytes()
@@ -346,17 +371,18 @@ def test_a_publish_function_between_plan_and_wiring(
     )
     report = reconciler.run_pass(dry_run=False)
     assert report.outcome is Outcome.APPLIED, report.errors
+    assert report.conflicts == 1
     assert statuses(hooks, "cloudfront", "UpdateDistribution") == [412, 200]
-    assert ok_writes(hooks)["lambda.PublishVersion"] == 1
-
-    hooks.reset()
-    healed = reconciler.run_pass(dry_run=False)
-    assert healed.outcome is Outcome.APPLIED, healed.errors
-    assert ok_writes(hooks) == Counter(
+    # Ours: the Lambda edit (once: the re-plan finds its version), then the heal and the
+    # wiring; the racer's UpdateFunction + PublishFunction land on the wire too.
+    ours = EDIT_WRITES + Counter({"cloudfront.UpdateFunction": 1, "cloudfront.PublishFunction": 1})
+    assert calls(report) == operations(ours)
+    assert ok_writes(hooks) == ours + Counter(
         {"cloudfront.UpdateFunction": 1, "cloudfront.PublishFunction": 1}
     )
     live = cf.get_function(Name="tier-router", Stage="LIVE")["FunctionCode"].read()
     assert live == declared
+    assert versions(aws) == ["1", "2"]
     assert_converged(reconciler)
 
 
@@ -375,15 +401,17 @@ def test_a_permanent_distribution_race_gives_up_bounded_with_a_conflict(
         ),
     )
     report, elapsed = timed(reconciler)
-    assert report.outcome is Outcome.FAILED and report.error_class == "conflict", report.errors
-    seen = statuses(hooks, "cloudfront", "UpdateDistribution")
-    ours = [s for s in seen if s == 412]
-    assert len(seen) == 2 * len(ours)  # each of ours refused, after the other writer's 200
-    # 1 + 3 adapter retries, in each of 1 + 3 pass re-plans: bounded, and all refused.
-    assert 4 <= len(ours) <= 16
-    assert (
-        ok_writes(hooks)["lambda.PublishVersion"] == 1
-    )  # re-plans find the version, no re-publish
+    assert report.outcome is Outcome.FAILED, report.errors
+    assert report.error_class is ErrorClass.CONFLICT and report.reason == "PreconditionFailed"
+    assert f"gave up after {MAX_CONFLICT_REPLANS} re-plans" in report.errors[0]
+    # The adapter writes once and never re-reads: 1 + MAX_CONFLICT_REPLANS attempts in the
+    # pass, each refused (412) right after the other writer's 200.
+    attempts = 1 + MAX_CONFLICT_REPLANS
+    assert statuses(hooks, "cloudfront", "UpdateDistribution") == [200, 412] * attempts
+    assert report.conflicts == attempts
+    # Re-plans find the version published by the first attempt: no second PublishVersion.
+    assert ok_writes(hooks)["lambda.PublishVersion"] == 1
+    assert calls(report) == {"UpdateFunctionCode": 1, "PublishVersion": 1}
     assert versions(aws) == ["1", "2"]
     assert elapsed < 30
 
@@ -407,9 +435,78 @@ def test_a_permanent_kvs_race_gives_up_bounded_with_a_conflict(
         action=kvs_race({"premium": "racer-api.example.com"}),
     )
     report, elapsed = timed(reconciler)
-    assert report.outcome is Outcome.FAILED and report.error_class == "conflict", report.errors
-    assert statuses(hooks, "cloudfront-keyvaluestore", "UpdateKeys") == [409] * 4  # 1 + 3 re-plans
+    assert report.outcome is Outcome.FAILED, report.errors
+    assert report.error_class is ErrorClass.CONFLICT and report.reason == "ConflictException"
+    attempts = 1 + MAX_CONFLICT_REPLANS
+    assert statuses(hooks, "cloudfront-keyvaluestore", "UpdateKeys") == [409] * attempts
+    assert report.conflicts == attempts
+    assert report.calls == () and report.applied == ()
     assert elapsed < 30
+
+
+# --- errors that are not retried, or no longer --------------------------------------------
+
+
+def test_throttling_beyond_the_retry_budget_fails_retryable_with_retry_after(
+    aws: Any, reconciler: Reconciler
+) -> None:
+    """Every attempt botocore makes is throttled: the pass fails retryable and asks the
+    daemon for at least THROTTLE_RETRY_AFTER seconds; what landed before stays and the next
+    pass does only the rest."""
+    hooks = hooks_of(aws)
+    attempts = reconciler.target.max_attempts
+    hooks.inject("cloudfront-keyvaluestore", "UpdateKeys", kind="throttle", count=attempts)
+    report, elapsed = timed(reconciler)
+    assert report.outcome is Outcome.FAILED, report.errors
+    assert report.error_class is ErrorClass.RETRYABLE and report.reason == "ThrottlingException"
+    assert report.retry_after == THROTTLE_RETRY_AFTER
+    assert statuses(hooks, "cloudfront-keyvaluestore", "UpdateKeys") == [429] * attempts
+    assert elapsed < 30
+    # The ensure steps ran before the first data batch; nothing after it.
+    assert calls(report) == {"CreateKeyValueStore": 1, "CreateTable": 1}
+    again = reconciler.run_pass(dry_run=False)
+    assert again.outcome is Outcome.APPLIED, again.errors
+    assert calls(again) == operations(
+        CLEAN - Counter({"cloudfront.CreateKeyValueStore": 1, "dynamodb.CreateTable": 1})
+    )
+    assert ok_writes(hooks) == CLEAN
+    assert_converged(reconciler)
+
+
+ACCESS_DENIED = [
+    # (service, operation, status, code): the denial as each service answers it
+    ("cloudfront", "UpdateDistribution", 403, "AccessDenied"),
+    ("lambda", "CreateFunction", 403, "AccessDeniedException"),
+]
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "status", "code"), ACCESS_DENIED, ids=[a[1] for a in ACCESS_DENIED]
+)
+def test_access_denied_is_fatal_sent_once_and_the_next_pass_finishes(
+    aws: Any, reconciler: Reconciler, service: str, operation: str, status: int, code: str
+) -> None:
+    """A missing permission: retrying cannot help, so neither botocore nor the pass does
+    (one request); the pass fails fatal with the code as its reason. Once the permission
+    is granted, the next pass does what is left."""
+    hooks = hooks_of(aws)
+    fault = hooks.inject(service, operation, kind="internal-error", status=status, code=code)
+    report, elapsed = timed(reconciler)
+    assert report.outcome is Outcome.FAILED, report.errors
+    assert report.error_class is ErrorClass.FATAL and report.reason == code
+    assert report.retry_after is None
+    assert statuses(hooks, service, operation) == [status]
+    assert elapsed < 30
+    landed = ok_writes(hooks)
+    assert landed[f"{service}.{operation}"] == 0
+    assert calls(report) == operations(landed)
+    hooks.remove(fault)
+    again = reconciler.run_pass(dry_run=False)
+    assert again.outcome is Outcome.APPLIED, again.errors
+    assert calls(again) == operations(CLEAN - landed)
+    assert ok_writes(hooks) == CLEAN
+    assert versions(aws) == ["1"]
+    assert_converged(reconciler)
 
 
 # --- a Lambda update stuck InProgress -----------------------------------------------------
@@ -419,13 +516,14 @@ def test_a_lambda_update_stuck_in_progress_times_out_retryable_and_publishes_not
     aws: Any, reconciler: Reconciler, repo: Path, seeded: AwsTarget
 ) -> None:
     converge_then_edit(aws, reconciler, repo)
-    reconciler.lambdas = LambdaEdgeAdapter(seeded, region="us-east-1", wait_seconds=4)
+    reconciler.adapters.lambdas = LambdaEdgeAdapter(seeded, region="us-east-1", wait_seconds=4)
     hooks = hooks_of(aws)
     # The sandbox's Lambda reports an update InProgress until the switch says otherwise:
     # an update that never settles.
     hooks.switches.update(lambda_update_reads=NEVER)
     report, elapsed = timed(reconciler)
-    assert report.outcome is Outcome.FAILED and report.error_class == "retryable", report.errors
+    assert report.outcome is Outcome.FAILED, report.errors
+    assert report.error_class is ErrorClass.RETRYABLE and report.reason == "LambdaNotSettled"
     assert any("did not settle (function_updated)" in e for e in report.errors), report.errors
     assert elapsed < 15  # the shortened waiter (4 s), not a hang
     assert hooks.count("lambda", "PublishVersion") == 0

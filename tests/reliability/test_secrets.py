@@ -257,6 +257,7 @@ def _run_daemon(
     )
     log = scratch / "daemon.log"
     with log.open("w") as sink:
+        # Not DaemonProcess: stdout is checked for leaks too, so it goes to the same log.
         proc = subprocess.Popen(
             [
                 *prefix,
@@ -366,15 +367,7 @@ def test_a_git_url_token_never_reaches_the_log(scratch: Path, seeded_endpoint: s
     home = scratch / "home"
     home.mkdir()
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "--log-format",
-            "json",
-            "--log-level",
-            "debug",
-            "run",
+        daemon_command(
             "--git-url",
             f"http://gituser:{GIT_TOKEN}@127.0.0.1:9/routes.git",
             "--git-dir",
@@ -383,7 +376,8 @@ def test_a_git_url_token_never_reaches_the_log(scratch: Path, seeded_endpoint: s
             "0",
             "--state-dir",
             str(scratch / "state"),
-        ],
+            log_level="debug",
+        ),
         env={**_env(seeded_endpoint, home), "GIT_TERMINAL_PROMPT": "0"},
         capture_output=True,
         text=True,
