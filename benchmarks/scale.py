@@ -194,7 +194,6 @@ def peak_rss_mb() -> float:
 
 def pure(root: Path) -> dict[str, float]:
     started = time.perf_counter()
-    from reconciler.desired import desired_data
 
     from reconciler.aws.dynamodb import observed_items, table_digest
     from reconciler.core.attribute_values import ValueInterner

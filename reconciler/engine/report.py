@@ -85,7 +85,7 @@ class PassReport:
     retry_after: float | None = None  # at least this long before retrying (throttling)
     duration_seconds: float = 0.0
     calls: tuple[tuple[str, int], ...] = ()  # write operations sent, by name
-    conflicts: int = 0  # re-plans after a stale ETag
+    conflicts: int = 0  # stale ETags met (each re-planned, up to MAX_CONFLICT_REPLANS)
     # Digest of the route files that were read; lets the daemon tell "new input" from "drift".
     desired_digest: str = ""
     drift: tuple[Drift, ...] = ()

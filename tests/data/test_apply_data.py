@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reconciler.reconcile import Adapters
 
 from reconciler.aws.clients import AwsTarget
 from reconciler.aws.errors import ErrorClass

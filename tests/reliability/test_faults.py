@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reconciler.pass_report import Outcome
-from reconciler.passes import Reconciler
 
 from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.aws.errors import THROTTLE_RETRY_AFTER, ErrorClass

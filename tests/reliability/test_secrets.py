@@ -41,6 +41,7 @@ from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.daemon.auth import sign
 from reconciler.sandbox.seed import seed
 from tests.daemon.receiver import Receiver
+from tests.support.daemon import daemon_command
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = {
