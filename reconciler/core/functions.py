@@ -8,19 +8,16 @@ only the PUBLISH (after testing again), not a second update.
 
 Lambda@Edge serves numbered versions. $LATEST is compared with the declaration (UPDATE);
 a new version is planned only when no published version already carries the declared code
-and configuration (PublishVersion with unchanged code returns the existing version, and a
-rebuilt zip must be byte-identical for that to hold). Old versions are deleted in the
-CLEANUP phase, never one that a distribution still references.
-
-Code identity is a hash: SHA-256 hex for CloudFront Function code (AWS exposes no hash
-for it, so the adapter hashes what GetFunction returns), Lambda's own CodeSha256 (base64)
-for zips. Plans show short hashes; the full ones stay in the observed values.
+and configuration. Old versions are deleted in the CLEANUP phase, never one that a
+distribution references. Code identity: SHA-256 hex of CloudFront Function code; for a
+Lambda, its CodeSha256 or the digest of the package's files (a zip made by hand holds the
+same code when its files are the same). Plans show short hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -384,29 +381,3 @@ def _order(change: Change) -> tuple[int, str, str, int, int]:
         _ACTION_ORDER[change.action],
         number,
     )
-
-
-def observed_versions(
-    observed: ObservedFunctions, names: Iterable[str] = ()
-) -> tuple[tuple[str, str], ...]:
-    """Per-function versions for Plan.observed_versions: apply refuses a stale saved plan.
-
-    CloudFront Functions: the DEVELOPMENT ETag (the one every write needs). Lambda: the
-    $LATEST CodeSha256 plus the newest version number (Lambda has no ETag).
-    """
-    wanted = set(names)
-    out: list[tuple[str, str]] = []
-    for name, cf in sorted(observed.cloudfront.items()):
-        if wanted and name not in wanted:
-            continue
-        out.append(
-            (f"cloudfront_function:{name}", cf.development.etag if cf.development else "absent")
-        )
-    for name, fn in sorted(observed.lambdas.items()):
-        if wanted and name not in wanted:
-            continue
-        newest = max((v.number for v in fn.versions), default=0)
-        out.append(
-            (f"lambda_function:{name}", f"{fn.latest_sha256}#{newest}" if fn.exists else "absent")
-        )
-    return tuple(out)

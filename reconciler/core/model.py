@@ -6,7 +6,7 @@ saved, compared and applied, and rendering never decides anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -119,7 +119,6 @@ class Plan:
     violations: tuple[GuardViolation, ...] = ()
     errors: tuple[PlanError, ...] = ()
     desired_digest: str = ""
-    meta: tuple[tuple[str, str], ...] = field(default=())
     # One per store or table whose prune deletes something, allowed or refused; the
     # refused ones are in `violations` too.
     guard_decisions: tuple[GuardDecision, ...] = ()
@@ -137,8 +136,3 @@ class Plan:
         for change in self.changes:
             out[change.action] = out.get(change.action, 0) + 1
         return out
-
-    def for_container(self, kind: ResourceKind, container: str) -> tuple[Change, ...]:
-        return tuple(
-            c for c in self.changes if c.address.container == container and c.address.kind == kind
-        )

@@ -34,7 +34,6 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "formatVersion": FORMAT_VERSION,
         "desiredDigest": plan.desired_digest,
         "observedVersions": dict(plan.observed_versions),
-        "meta": dict(plan.meta),
         "summary": {a.value: n for a, n in sorted(plan.counts().items())},
         "changes": [
             {
@@ -122,6 +121,5 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             PlanError(_address_from(e["address"]), e["message"]) for e in data.get("errors", [])
         ),
         desired_digest=data.get("desiredDigest", ""),
-        meta=tuple(sorted(data.get("meta", {}).items())),
         guard_decisions=tuple(_decision_from(d) for d in data.get("guardDecisions", [])),
     )

@@ -1,8 +1,8 @@
 """The one worker thread: runs whole reconcile passes when the schedule says so.
 
 Every trigger (file events, resync timer, retries, HTTP requests, resume) only marks
-something as pending and wakes the worker; the worker runs one level-triggered pass that
-covers all of it. Nothing here knows what a pass does: it gets a `Runner`.
+something pending and wakes the worker, which runs one level-triggered pass covering all
+of it. Nothing here knows what a pass does: it gets a `Runner`.
 """
 
 from __future__ import annotations
@@ -38,18 +38,13 @@ from reconciler.engine.report import Outcome, PassReport
 
 
 class Runner(Protocol):
-    """One whole pass (reconciler.engine.Reconciler.run_pass with the daemon's settings).
-    `confirm` is asked with the plan before the first write; False writes nothing.
-    `changed_only`: the pass was triggered by a change of the route files, so it may observe
-    only what the change touched (resync, startup and retries observe everything)."""
+    """One whole pass (Reconciler.run_pass with the daemon's settings). `confirm`: asked
+    before the first write (False writes nothing); `changed_only`: a route-file change
+    triggered it, so it may observe only what the change touched."""
 
     def __call__(
-        self,
-        dry_run: bool,
-        *,
-        confirm: Callable[[Plan], bool] | None = None,
-        changed_only: bool = False,
-    ) -> PassReport: ...
+        self, dry_run: bool, *, confirm: Callable[[Plan], bool] | None = ..., changed_only: bool = ...
+    ) -> PassReport: ...  # fmt: skip
 
 
 log = structlog.get_logger("reconciler.daemon")

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.core.diff import plan_data
+from reconciler.core.function_versions import observed_versions
 from reconciler.core.functions import (
     DesiredCloudFrontFunction,
     DesiredFunctions,
     matching_version,
-    observed_versions,
     plan_functions,
 )
 from reconciler.core.model import Action, Address, Change, Phase, Plan, PlanError, ResourceKind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from reconciler.core.function_versions import observed_versions
 from reconciler.core.functions import (
     CloudFrontFunctionConfig,
     CloudFrontFunctionStage,
@@ -16,7 +17,6 @@ from reconciler.core.functions import (
     ObservedLambdaFunction,
     code_hash,
     matching_version,
-    observed_versions,
     plan_functions,
 )
 from reconciler.core.model import Action, Address, Change, Phase, ResourceKind
