@@ -48,7 +48,6 @@ class Runner(Protocol):
 
 
 log = structlog.get_logger("reconciler.daemon")
-
 # Told about every finished pass (notifications); must not block (they enqueue).
 PassListener = Callable[[PassResult], None]
 
