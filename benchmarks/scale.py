@@ -312,6 +312,12 @@ class Bench:
         return value, ops, seconds
 
 
+def reads_of(ops: dict[str, int]) -> str:
+    """Every call that is not a write, e.g. "DescribeTable 1, GetRecords 1"."""
+    listed = [f"{op} {n}" for op, n in sorted(ops.items()) if op not in WRITE_OPS]
+    return ", ".join(listed) or "none"
+
+
 def table_bytes(items: Any) -> int:
     """Table size by moto's item size (names + values, numbers as decimal text); AWS's
     own size formula stores numbers in ~half the digits, so its count is a bit lower."""
@@ -326,7 +332,14 @@ def table_bytes(items: Any) -> int:
 def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: int) -> list[Row]:
     from reconciler.aws.clients import make_client
     from reconciler.core.model import ResourceKind
-    from reconciler.engine import Adapters, EngineSettings, GateSettings, Outcome, Reconciler
+    from reconciler.engine import (
+        Adapters,
+        EngineSettings,
+        GateSettings,
+        Outcome,
+        Reconciler,
+        Scope,
+    )
     from reconciler.engine.desired import desired_data
     from reconciler.routes import load_route_set
 
@@ -393,6 +406,19 @@ def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: 
 
         rows.append(whole_pass("initial apply", False))
         rows.append(whole_pass("converged pass", True))
+        # The same resync again: the table created by the first pass is now followed by its
+        # DynamoDB Stream (no Scan), the store by its ETag (no ListKeys).
+        resync = whole_pass("converged resync (stream, ETag)", False)
+        resync.note = "reads: " + reads_of(resync.ops)
+        rows.append(resync)
+        # What a resync costs with nothing known (a restart): every store listed, every
+        # table scanned.
+        fresh = Reconciler(repo.routes, repo.root, bench.target, settings=settings)
+        report, ops, seconds = bench.counted(lambda: fresh.run_pass(True))
+        rows.append(
+            Row(label, "full resync after a restart (dry)", ops=ops, seconds=seconds,
+                note="reads: " + reads_of(ops))
+        )  # fmt: skip
 
         # One set of adapters for the data-only rows (observe, baseline, data path), fresh
         # here: nothing cached, everything read.
@@ -454,6 +480,19 @@ def run_size(bench: Bench, tenants: int, keys: int | None, daemon: bool, edits: 
             repo.change([], [], 0)
             assert rec.run_pass(False).errors == ()  # back to the base state (not reported)
 
+        # What the daemon runs after a route-file change: a targeted pass (Scope.CHANGED),
+        # which re-reads only the items the change touches.
+        rec.run_pass(False)  # a resync first: the cache holds the whole observation
+        repo.change([middle], [], 4)
+        report, ops, seconds = bench.counted(lambda: rec.run_pass(False, scope=Scope.CHANGED))
+        assert report.outcome is Outcome.APPLIED, report.errors
+        targeted = Row(label, "single-tenant change, targeted pass", 0, len(report.applied), ops,
+                       {"UpdateKeys": 0, "BatchWriteItem": 1, "ListKeys": 0, "Scan": 0}, seconds)  # fmt: skip
+        targeted.note = "reads: " + reads_of(ops)
+        rows.append(targeted)
+        repo.change([], [], 0)
+        assert rec.run_pass(False, scope=Scope.CHANGED).errors == ()
+
         if daemon:
             rows.append(daemon_latency(bench, repo, label, edits))
     finally:
@@ -499,12 +538,14 @@ def daemon_latency(bench: Bench, repo: RouteRepo, label: str, edits: int) -> Row
         first = wait_for(lambda: status()["lastPass"], 600, 0.2)
         latencies: list[float] = []
         passes: list[float] = []
+        edit_reads: list[int] = []
         for e in range(edits):
             i = (repo.tenants // (edits + 1)) * (e + 1)
             key = {"tenantId": {"S": repo.tenant_id(i)}, "accountId": {"S": repo.account_id(i)}}
             wait_for(daemon.idle, 600, 0.05)
             repo.tenant_versions = {i: 100 + e}
             wanted = repo.backend(i)
+            before = bench.hooks.calls()
             t0 = time.monotonic()
             repo.write()
 
@@ -516,9 +557,11 @@ def daemon_latency(bench: Bench, repo: RouteRepo, label: str, edits: int) -> Row
             latencies.append(time.monotonic() - t0)
             wait_for(daemon.idle, 600, 0.05)
             passes.append(float(status()["lastPass"]["durationSeconds"]))
+            edit_reads.append(_pass_reads(before, bench.hooks.calls()))
         repo.tenant_versions = {}
         repo.write()
         wait_for(daemon.idle, 600, 0.05)
+        rss = _peak_rss_mb(daemon.proc.pid)
     finally:
         daemon.terminate(120)
     ordered = sorted(latencies)
@@ -532,9 +575,30 @@ def daemon_latency(bench: Bench, repo: RouteRepo, label: str, edits: int) -> Row
         seconds=pct(50),
         note=(
             f"p95 {pct(95):.2f} s, max {max(latencies):.2f} s; pass {statistics.median(passes):.2f} s "
-            f"median; debounce 0.3 s; first pass {first['durationSeconds']:.1f} s"
+            f"median; reads per edit {statistics.median(edit_reads):.0f} (median, the polls "
+            f"excluded); daemon peak RSS {rss:.0f} MB; debounce 0.3 s; first pass "
+            f"{first['durationSeconds']:.1f} s"
         ),
     )
+
+
+def _pass_reads(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]]) -> int:
+    """Read calls between two snapshots of the sandbox's counts, the benchmark's own
+    GetItem polls left out."""
+    total = 0
+    for service, ops in after.items():
+        for op, n in ops.items():
+            if op in WRITE_OPS or op == "GetItem":
+                continue
+            total += n - before.get(service, {}).get(op, 0)
+    return total
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 # -- the table ----------------------------------------------------------------------------
@@ -593,8 +657,8 @@ def main() -> None:
     rows: list[Row] = []
     started = time.perf_counter()
     try:
-        for n, tenants in enumerate(sizes):
-            daemon = not args.no_daemon and (n == 0 or n == len(sizes) - 1)
+        for tenants in sizes:
+            daemon = not args.no_daemon
             edits = args.large_edits if tenants >= 50_000 else (3 if args.quick else args.edits)
             rows += run_size(bench, tenants, None, daemon, edits)
             print(f"[{tenants:,} tenants done, {time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
