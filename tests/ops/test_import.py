@@ -341,7 +341,7 @@ def _console_zip(code: bytes) -> bytes:
 
 
 @pytest.fixture
-def walkthrough_by_hand(seeded: AwsTarget, aws, lambda_packages: dict[str, bytes]) -> AwsTarget:  # type: ignore[no-untyped-def]
+def walkthrough_by_hand(seeded: AwsTarget, aws) -> AwsTarget:  # type: ignore[no-untyped-def]
     """The walkthrough's console steps with boto3, the seed's verbatim code included."""
     from tests.edge.seed_code import restored
 

@@ -70,7 +70,9 @@ def test_by_default_the_first_read_after_create_sees_ready(aws: Any) -> None:
 
 def test_the_reconciler_s_store_creation_waits_for_ready(aws: Any) -> None:
     aws.server.hooks.switches.update(kvs_provisioning_reads=1)
-    arn = KvsAdapter(AwsTarget(endpoint_url=aws.endpoint_url)).create("tiers", "c", timeout=30)
+    adapter = KvsAdapter(AwsTarget(endpoint_url=aws.endpoint_url), poll_seconds=0.05)
+    arn = adapter.create("tiers", "c")
+    adapter.wait_ready("tiers", timeout=30)
     assert arn.startswith("arn:aws:cloudfront::123456789012:key-value-store/")
     answers = [
         c["status"] for c in aws.server.hooks.log() if c["operation"] == "DescribeKeyValueStore"
