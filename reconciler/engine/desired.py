@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import compress, count, repeat
@@ -138,9 +139,9 @@ def _store_digest(route_set: RouteSet, store: DesiredStore) -> str:
     document = route_set.stores[store.name]
     kept: dict[str, tuple[Any, str]] = route_set.derived.setdefault(_STORE_DIGESTS, {})
     found = kept.get(store.name)
-    if found is None or found[0] is not document:
+    if found is None or found[0]() is not document:  # held weakly: an old one may go
         digest = _digest([sorted(store.entries.items()), store.prune, store.comment])
-        found = kept[store.name] = (document, digest)
+        found = kept[store.name] = (weakref.ref(document), digest)
     for name in set(kept) - set(route_set.stores):
         del kept[name]
     return found[1]

@@ -19,7 +19,6 @@ Whatever was remembered, a read gives exactly what a first read of the same byte
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import accumulate, compress, count
@@ -38,6 +37,7 @@ from reconciler.routes.bulk_items import (
 from reconciler.routes.errors import ErrorSink, RouteError
 from reconciler.routes.items import Item, ItemKey, ItemRules, check_item
 from reconciler.routes.segments import LineSources, Segment, segment
+from reconciler.routes.source_files import Source
 from reconciler.routes.text_positions import utf8_problem
 
 _is_row = attrgetter("is_row")
@@ -87,7 +87,7 @@ class _LineMemo(dict[bytes, ParsedLine]):
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise _NotUtf8 from None
-        parsed = parse_jsonl_line(text[:-1] if text.endswith("\n") else text, self.decode)
+        parsed = parse_jsonl_line(text, self.decode)
         self[raw] = line = _checked(raw, parsed, self.rules)
         return line
 
@@ -115,30 +115,52 @@ class BulkFile:
     records: dict[tuple[str, ...], ParsedLine] = field(default_factory=dict)
     header: tuple[str, ...] | None = None
 
-    def read(self, data: bytes, digest: str | None = None) -> Segment:
-        """The segment of these bytes (`digest`: their sha256, if known)."""
-        digest = digest or hashlib.sha256(data).hexdigest()
+    def knows(self, digest: str) -> bool:
+        """The last read was of these bytes (by their sha256)."""
+        return self.last is not None and digest == self.digest
+
+    def read(self, source: Source) -> tuple[str, Segment]:
+        """(sha256 of the bytes read, their segment). The file is hashed first, in
+        chunks; only bytes not read before are parsed (JSONL in chunks too: a 100k-line
+        file is never held whole). FileProblem as read_source."""
         previous = self.last
+        digest = source.digest()
         if previous is not None and digest == self.digest:
-            return previous
+            return digest, previous
         self.last = None  # a read that fails half-way must not leave the old one
         if self.file.endswith(".csv"):
-            result = self._read_csv(data)
+            data = source.read()
+            digest, result = hashlib.sha256(data).hexdigest(), self._read_csv(data)
         else:
-            result = self._read_jsonl(data, previous)
+            digest, result = self._read_jsonl(source, previous)
         self.digest, self.last = digest, result
-        return result
+        return digest, result
 
-    def _read_jsonl(self, data: bytes, previous: Segment | None) -> Segment:
+    def _read_jsonl(self, source: Source, previous: Segment | None) -> tuple[str, Segment]:
         memo = self.memo
         if memo is None:
             memo = self.memo = _LineMemo(self.rules)
+        digest = hashlib.sha256()
+        found: list[ParsedLine] = []
+        carry = b""
         try:
-            found = list(map(memo.__getitem__, io.BytesIO(data)))
+            for chunk in source.chunks():
+                digest.update(chunk)
+                lines = (carry + chunk).split(b"\n")
+                carry = lines.pop()  # the start of a line the next chunk ends
+                found.extend(map(memo.__getitem__, lines))
+            if carry:
+                found.append(memo[carry])
         except _NotUtf8:
-            return self._not_utf8(data)
+            data = source.read()  # the exact position needs the whole file
+            return hashlib.sha256(data).hexdigest(), self._not_utf8(data)
         finally:
             memo.shared.clear()
+        return digest.hexdigest(), self._jsonl_segment(found, previous)
+
+    def _jsonl_segment(self, found: list[ParsedLine], previous: Segment | None) -> Segment:
+        memo = self.memo
+        assert memo is not None
         if len(memo) > len(found) + len(found) // 16 + 64:
             # Forget lines gone from the file (a few stale ones are kept between rebuilds).
             self.memo = memo = _LineMemo(self.rules)

@@ -74,11 +74,13 @@ class CheckContext:
         except ValueError:
             return path.as_posix()
 
-    def record_input(self, path: Path, data: bytes) -> str:
-        """Count `data` into the content hash; returns its sha256 (hex)."""
-        digest = hashlib.sha256(data).hexdigest()
+    def record_input(self, path: Path, data: bytes) -> None:
+        """Count `data`, the bytes of `path`, into the content hash."""
+        self.record_digest(path, hashlib.sha256(data).hexdigest())
+
+    def record_digest(self, path: Path, digest: str) -> None:
+        """Count the bytes of `path`, known by their sha256 (hex), into the content hash."""
         self.input_digests[self.relative(path)] = digest
-        return digest
 
     @contextmanager
     def capture(self) -> Iterator[list[RouteError]]:

@@ -74,20 +74,37 @@ class _Key:
     values: tuple[tuple[str, str], ...]
 
 
+def _key(digest: str, limits: YamlLimits, variables: Variables) -> _Key:
+    return _Key(digest, limits, variables.environment, tuple(sorted(variables.values.items())))
+
+
 @dataclass
 class RouteFileCache:
     """The last result of each route file, by the file's name relative to the root."""
 
     _results: dict[str, tuple[_Key, FileResult]] = field(default_factory=dict)
 
+    def known(self, file: str, digest: str, limits: YamlLimits, variables: Variables) -> bool:
+        """A result for these bytes (by their sha256) is kept."""
+        found = self._results.get(file)
+        return found is not None and found[0] == _key(digest, limits, variables)
+
     def result(
-        self, file: str, digest: str, data: bytes, limits: YamlLimits, variables: Variables
+        self,
+        file: str,
+        digest: str,
+        data: bytes | None,
+        limits: YamlLimits,
+        variables: Variables,
     ) -> FileResult:
-        """`parse_route_file(file, data, ...)`; `digest` is the sha256 of `data`."""
-        key = _Key(digest, limits, variables.environment, tuple(sorted(variables.values.items())))
+        """`parse_route_file(file, data, ...)`; `digest` is the sha256 of `data`, which
+        may be None when `known()` said so."""
+        key = _key(digest, limits, variables)
         found = self._results.get(file)
         if found is not None and found[0] == key:
             return found[1]
+        assert data is not None, "the bytes of a file not seen before"
+        self._results.pop(file, None)  # the old result need not live through the parse
         result = parse_route_file(file, data, limits, variables)
         self._results[file] = (key, result)
         return result

@@ -28,7 +28,7 @@ from reconciler.routes.name_checks import check_names
 from reconciler.routes.reference_checks import check_references
 from reconciler.routes.route_set import LoadedTable, RouteSet, SourceRef
 from reconciler.routes.source_checks import check_sources
-from reconciler.routes.source_files import UNREADABLE, FileProblem, read_source, walk
+from reconciler.routes.source_files import UNREADABLE, FileProblem, Source, walk
 from reconciler.routes.store_checks import StoreCheckCache, check_stores
 from reconciler.routes.table_loading import TableCache, TableItems, load_tables
 from reconciler.routes.variables import Variables, load_variables
@@ -127,17 +127,22 @@ class RouteSetLoader:
         entries = [e for e in ctx.listing if e.path.suffix in YAML_SUFFIXES and not e.folder]
         read: set[str] = set()
         for entry in sorted(entries, key=lambda e: e.relative):
+            file = ctx.relative(entry.path)
+
+            def known(digest: str, file: str = file) -> bool:
+                return self._files.known(file, digest, limits, variables)
+
+            source = Source(entry.path, ctx.root, limits.max_file_bytes, "yaml-too-large")
             try:
-                data = read_source(entry.path, ctx.root, limits.max_file_bytes, "yaml-too-large")
+                digest, data = source.read_if_unknown(known)
             except FileProblem as problem:
                 file = ctx.link_name(entry.path)
                 relative.append(file)
                 ctx.sink.add(file, 1, 1, "", f"route file {_cannot(problem)}", problem.code)
                 ctx.incomplete = True
                 continue
-            file = ctx.relative(entry.path)
             relative.append(file)
-            digest = ctx.record_input(entry.path, data)
+            ctx.record_digest(entry.path, digest)
             _take(ctx, self._files.result(file, digest, data, limits, variables), variables)
             read.add(file)
         self._files.retain(read)

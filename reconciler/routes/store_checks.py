@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from reconciler.routes.check_context import CheckContext, ValidDocument
 from reconciler.routes.data_kinds import KeyValueStore
 from reconciler.routes.errors import RouteError
@@ -10,8 +12,11 @@ from reconciler.routes.origins import origin_problem
 
 # Store name -> (the document checked, the origin patterns, its errors): a RouteSetLoader
 # keeps it between loads; the same document object checked against the same patterns
-# has the same errors (a 22k-entry store costs tens of milliseconds to check).
-StoreCheckCache = dict[str, tuple[ValidDocument, tuple[str, ...] | None, tuple[RouteError, ...]]]
+# has the same errors (a 22k-entry store costs tens of milliseconds to check). The
+# document is held weakly: an edited store's old document goes with its file's result.
+StoreCheckCache = dict[
+    str, tuple[weakref.ref[ValidDocument], tuple[str, ...] | None, tuple[RouteError, ...]]
+]
 
 
 def check_stores(ctx: CheckContext, cache: StoreCheckCache | None = None) -> None:
@@ -20,12 +25,12 @@ def check_stores(ctx: CheckContext, cache: StoreCheckCache | None = None) -> Non
     for store, doc in ctx.of_kind(KeyValueStore):
         name = store.metadata.name
         found = (cache or {}).get(name)
-        if found is not None and found[0] is doc and found[1] == patterns:
+        if found is not None and found[0]() is doc and found[1] == patterns:
             ctx.sink.errors.extend(found[2])
         else:
             with ctx.capture() as errors:
                 _check_store(ctx, store, doc, patterns)
-            found = (doc, patterns, tuple(errors))
+            found = (weakref.ref(doc), patterns, tuple(errors))
         checked.setdefault(name, found)
     if cache is not None:
         cache.clear()

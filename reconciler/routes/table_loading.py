@@ -25,7 +25,7 @@ from reconciler.routes.errors import ErrorSink, RouteError
 from reconciler.routes.items import Item, ItemKey, ItemRules, check_item, describe_key
 from reconciler.routes.repo_paths import PathProblem, check_relative
 from reconciler.routes.segments import ItemSource, LazyMapping, Segment, segment
-from reconciler.routes.source_files import UNREADABLE, FileProblem, WalkEntry, read_source
+from reconciler.routes.source_files import UNREADABLE, FileProblem, Source, WalkEntry
 from reconciler.routes.yaml_reader import format_path
 
 __all__ = ["ItemSource", "TableCache", "TableItems", "load_tables"]
@@ -95,10 +95,13 @@ def _load_table(
     states: dict[str, BulkFile] = {}
     matches = _bulk_files(ctx, table, doc)
     for bulk in matches:
+        file = ctx.relative(bulk.path)
+        state = cache.bulk.get(file)
+        if state is None or state.rules != rules:
+            state = BulkFile(file, rules)
+        source = Source(bulk.path, ctx.routes_dir, max_bytes, "bulk-too-large", "the routes folder")
         try:
-            data = read_source(
-                bulk.path, ctx.routes_dir, max_bytes, "bulk-too-large", "the routes folder"
-            )
+            digest, read = state.read(source)
         except FileProblem as problem:
             if problem.code == "path-outside-root":
                 # A link out of the routes folder is the pattern's problem: reported there.
@@ -111,14 +114,8 @@ def _load_table(
                     ctx.link_name(bulk.path), 1, 1, "", _unreadable(problem, bulk), problem.code
                 )
             continue
-        file = ctx.relative(bulk.path)
-        digest = ctx.record_input(bulk.path, data)
-        state = cache.bulk.get(file)
-        if state is None or state.rules != rules:
-            state = BulkFile(file, rules)
+        ctx.record_digest(bulk.path, digest)
         states[file] = state
-        read = state.read(data, digest)
-        del data  # the file's bytes are not needed past this point: keep the peak low
         ctx.sink.errors.extend(read.errors)
         segments.append(read)
         files.append((file, digest))
