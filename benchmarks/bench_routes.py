@@ -10,7 +10,9 @@ every scenario runs in a fresh subprocess, the way the engine runs passes: one
 RouteSetLoader for the process, `load()` then `desired_state()` per pass, nothing of a
 pass kept after it but what the loader and desired.py keep themselves.
 
-    cold        the first pass of a process (what load_route_set costs)
+    fresh       load_route_set() + desired_state(), nothing kept: what every pass cost
+                before RouteSetLoader (runs on older checkouts too, for a comparison)
+    cold        the first pass of a process with a RouteSetLoader
     unchanged   a second pass, no file changed
     jsonl edit  a second pass after one tenant's backend changed in the bulk file
     jsonl add   a second pass after one tenant was added as the bulk file's first line
@@ -32,12 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 STORE_TARGET_BYTES = 4_900_000  # under the 5 MB store limit (keys + values)
 BACKENDS = ["basic-api.example.com", "standard-api.example.com", "premium-api.example.com"]
-SCENARIOS = ["cold", "unchanged", "jsonl edit", "jsonl add", "store edit"]
+SCENARIOS = ["fresh", "cold", "unchanged", "jsonl edit", "jsonl add", "store edit"]
 
 POLICY = """apiVersion: edge.routing/v1
 kind: ReconcilerPolicy
@@ -138,15 +141,18 @@ def _status(field: str) -> float:
 
 def measure_one(root: Path, scenario: str) -> dict[str, Any]:
     started = time.perf_counter()
-    from reconciler.engine.desired import desired_state
-    from reconciler.routes import RouteSetLoader  # imports are part of a cold start
+    import reconciler.routes
+    from reconciler.engine.desired import desired_state  # imports are part of a cold start
 
     imported = time.perf_counter()
-    loader = RouteSetLoader(root / "routes", root)
+    if scenario == "fresh":
+        load = partial(reconciler.routes.load_route_set, root / "routes", root)
+    else:
+        load = reconciler.routes.RouteSetLoader(root / "routes", root).load
 
     def one_pass() -> dict[str, Any]:
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        route_set = loader.load()
+        route_set = load()
         wall1, cpu1 = time.perf_counter(), time.process_time()
         desired = desired_state(route_set)
         wall2, cpu2 = time.perf_counter(), time.process_time()
@@ -162,7 +168,7 @@ def measure_one(root: Path, scenario: str) -> dict[str, Any]:
         }
 
     result = one_pass()
-    if scenario != "cold":
+    if scenario not in ("fresh", "cold"):
         gc.collect()  # the engine drops a pass's values before the next one
         # Edited by another process (as an editor would), so that the editing does not
         # count into this one's peak RSS.

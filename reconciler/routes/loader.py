@@ -12,6 +12,7 @@ gives: the same documents, items, errors and content hash.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,7 @@ def load_route_set(
 class RouteSetLoader:
     """`load_route_set` for a process that loads the same route set again and again (the
     engine, once per pass): same arguments, same result, but a load after a small edit
-    costs about the edit. One load at a time."""
+    costs about the edit. Loads from several threads take turns."""
 
     def __init__(
         self,
@@ -86,10 +87,15 @@ class RouteSetLoader:
         self._stores: StoreCheckCache = {}
         self._tables: dict[str, TableCache] = {}
         self._derived: dict[str, Any] = {}  # RouteSet.derived, the same for every load
+        self._lock = threading.Lock()
 
     def load(self) -> RouteSet:
         """See load_route_set. Paths are resolved on every load: a routes folder reached
         through a symlink that moves (git-sync) is followed."""
+        with self._lock:
+            return self._load()
+
+    def _load(self) -> RouteSet:
         routes_dir = self.routes_dir.resolve()
         root = (self.root or routes_dir.parent).resolve()
         if not routes_dir.is_dir():
