@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import compress, count, repeat
-from operator import is_, not_
+from operator import is_not
 from pathlib import Path
 from typing import Any, cast
 
@@ -152,6 +152,9 @@ def _digest(value: Any) -> str:
 
 
 _WIRE = "engine.desired.wire"
+# Items added or removed in one place, up to this many plus 1/16 of the table, are spliced
+# into the last pass's lists; more (a file sorted, say) are matched by key.
+SPLICE_SLACK = 64
 
 
 @dataclass(frozen=True)
@@ -176,36 +179,18 @@ def _table_items(loaded: LoadedTable, schema: KeySchema) -> Mapping[ItemKey, Ite
     elif memo.source is loaded.items:
         return memo.items  # the very mapping of the last pass: nothing changed
     keys, values = list(loaded.items), list(loaded.items.values())
-    cores: list[Any]
-    wires: list[Any]
-    in_place = memo is not None and len(values) == len(memo.source)
-    if memo is not None and in_place:
-        # The usual edit keeps every item in its place: compare place by place.
-        same = list(map(is_, values, memo.source.values()))
-        cores, wires = list(memo.items), list(memo.items.values())
-    elif memo is not None:
-        # Items added or removed: find each route key's place in the last pass.
-        places = dict(zip(memo.source, range(len(memo.source)), strict=True))
-        at = list(map(places.get, keys, repeat(len(memo.source))))
-        last_values: list[Any] = [*memo.source.values(), None]
-        last_cores: list[Any] = [*memo.items, None]
-        last_wires: list[Any] = [*memo.items.values(), None]
-        same = list(map(is_, values, map(last_values.__getitem__, at)))
-        cores = list(map(last_cores.__getitem__, at))
-        wires = list(map(last_wires.__getitem__, at))
-    else:
-        same, cores, wires = [False] * len(values), [None] * len(values), [None] * len(values)
-    changed = list(compress(count(), map(not_, same)))
+    cores, wires, changed, kept_places = _last_pass(memo, keys, values)
     interner = ValueInterner()  # shared values: a fraction of the memory at 100k items
     for index in changed:
         wire = item_from_python(values[index], interner)
         core = item_key(wire, schema)
         if core == keys[index]:
             core = cast(ItemKey, keys[index])  # text keys: the loader's serves (100k fewer tuples)
-        in_place = in_place and core == cores[index]
+        kept_places = kept_places and (cores[index] is None or core == cores[index])
         wires[index], cores[index] = wire, core
-    if in_place and memo is not None:
-        # Same keys in the same places: the last mapping with the changed values put in.
+    if kept_places and memo is not None:
+        # Every key where it was (values edited, items appended): the last mapping with
+        # the changes put in has the order a fresh build has.
         items = dict(memo.items)
         for index in changed:
             items[cores[index]] = wires[index]
@@ -216,6 +201,44 @@ def _table_items(loaded: LoadedTable, schema: KeySchema) -> Mapping[ItemKey, Ite
     else:
         loaded.derived.pop(_WIRE, None)
     return items
+
+
+def _last_pass(
+    memo: _WireMemo | None, keys: list[Any], values: list[Any]
+) -> tuple[list[Any], list[Any], list[int], bool]:
+    """(cores, wires, changed, kept places): each item's core key and wire form as of the
+    last pass where the item is the same object (None elsewhere), the places to convert
+    afresh, and whether the last pass's items keep their places (so far as the unchanged
+    ones tell: an edited item must also keep its key)."""
+    size = len(values)
+    if memo is None:
+        return [None] * size, [None] * size, list(range(size)), False
+    last: list[Any] = list(memo.source.values())
+    cores: list[Any] = list(memo.items)
+    wires: list[Any] = list(memo.items.values())
+    if len(last) == size:  # the usual edit: compare place by place
+        changed = list(compress(count(), map(is_not, values, last)))
+        return cores, wires, changed, True
+    # Items added or removed: the same objects at the start and at the end keep theirs.
+    shorter = min(size, len(last))
+    head = next(compress(count(), map(is_not, values, last)), shorter)
+    tail = next(compress(count(), map(is_not, reversed(values), reversed(last))), shorter)
+    tail = min(tail, shorter - head)
+    middle = size - head - tail
+    if middle + (len(last) - head - tail) <= SPLICE_SLACK + size // 16:
+        gap = [None] * middle
+        cores = [*cores[:head], *gap, *cores[len(last) - tail :]]
+        wires = [*wires[:head], *gap, *wires[len(last) - tail :]]
+        appended = head == len(last)
+        return cores, wires, list(range(head, head + middle)), appended
+    # Moved around: find each route key's place in the last pass.
+    places = dict(zip(memo.source, range(len(last)), strict=True))
+    at = list(map(places.get, keys, repeat(len(last))))
+    last.append(None)
+    cores.append(None)
+    wires.append(None)
+    changed = list(compress(count(), map(is_not, values, map(last.__getitem__, at))))
+    return list(map(cores.__getitem__, at)), list(map(wires.__getitem__, at)), changed, False
 
 
 def _guard(guard: RoutePruneGuard, allow_mass_delete: bool) -> PruneGuard:

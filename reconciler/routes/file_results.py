@@ -9,12 +9,14 @@ they run on every load.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler.routes.check_context import ValidDocument
 from reconciler.routes.errors import ErrorSink, RouteError
 from reconciler.routes.schema_check import validate_document
+from reconciler.routes.source_files import Source
 from reconciler.routes.text_positions import utf8_problem
 from reconciler.routes.variables import Variables
 from reconciler.routes.yaml_reader import SourceDocument, YamlLimits, read_yaml_documents
@@ -40,13 +42,17 @@ class FileResult:
 def parse_route_file(
     file: str, data: bytes, limits: YamlLimits, variables: Variables
 ) -> FileResult:
-    sink = ErrorSink()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         pos, message = utf8_problem(data, error)
-        sink.add(file, pos.line, pos.column, "", message, "yaml-syntax")
-        return FileResult((), (), tuple(sink.errors), True, {})
+        problem = RouteError(file, pos.line, pos.column, "", message, "yaml-syntax")
+        return FileResult((), (), (problem,), True, {})
+    return parse_route_text(file, text, limits, variables)
+
+
+def parse_route_text(file: str, text: str, limits: YamlLimits, variables: Variables) -> FileResult:
+    sink = ErrorSink()
     # The variables this file uses are recorded apart: a result handed out again must
     # count them into the content hash as a fresh parse would.
     outer, variables.used = variables.used, {}
@@ -84,30 +90,28 @@ class RouteFileCache:
 
     _results: dict[str, tuple[_Key, FileResult]] = field(default_factory=dict)
 
-    def known(self, file: str, digest: str, limits: YamlLimits, variables: Variables) -> bool:
-        """A result for these bytes (by their sha256) is kept."""
-        found = self._results.get(file)
-        return found is not None and found[0] == _key(digest, limits, variables)
-
     def result(
-        self,
-        file: str,
-        digest: str,
-        data: bytes | None,
-        limits: YamlLimits,
-        variables: Variables,
-    ) -> FileResult:
-        """`parse_route_file(file, data, ...)`; `digest` is the sha256 of `data`, which
-        may be None when `known()` said so."""
-        key = _key(digest, limits, variables)
+        self, file: str, source: Source, limits: YamlLimits, variables: Variables
+    ) -> tuple[str, FileResult]:
+        """(sha256 of the file's bytes, `parse_route_file` of them). The file is hashed
+        first; it is read whole and parsed only when no result is kept for its digest.
+        FileProblem as read_source."""
+        digest = source.digest()
         found = self._results.get(file)
-        if found is not None and found[0] == key:
-            return found[1]
-        assert data is not None, "the bytes of a file not seen before"
+        if found is not None and found[0] == _key(digest, limits, variables):
+            return digest, found[1]
         self._results.pop(file, None)  # the old result need not live through the parse
-        result = parse_route_file(file, data, limits, variables)
-        self._results[file] = (key, result)
-        return result
+        data = source.read()
+        digest = hashlib.sha256(data).hexdigest()  # the bytes parsed (the file may move)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            result = parse_route_file(file, data, limits, variables)
+        else:
+            del data  # 5 MB for a full store: not needed through the parse
+            result = parse_route_text(file, text, limits, variables)
+        self._results[file] = (_key(digest, limits, variables), result)
+        return digest, result
 
     def retain(self, files: set[str]) -> None:
         """Forget files that are gone."""

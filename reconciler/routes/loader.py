@@ -134,13 +134,9 @@ class RouteSetLoader:
         read: set[str] = set()
         for entry in sorted(entries, key=lambda e: e.relative):
             file = ctx.relative(entry.path)
-
-            def known(digest: str, file: str = file) -> bool:
-                return self._files.known(file, digest, limits, variables)
-
             source = Source(entry.path, ctx.root, limits.max_file_bytes, "yaml-too-large")
             try:
-                digest, data = source.read_if_unknown(known)
+                digest, result = self._files.result(file, source, limits, variables)
             except FileProblem as problem:
                 file = ctx.link_name(entry.path)
                 relative.append(file)
@@ -149,7 +145,7 @@ class RouteSetLoader:
                 continue
             relative.append(file)
             ctx.record_digest(entry.path, digest)
-            _take(ctx, self._files.result(file, digest, data, limits, variables), variables)
+            _take(ctx, result, variables)
             read.add(file)
         self._files.retain(read)
         return relative

@@ -122,15 +122,6 @@ class Source:
             digest.update(chunk)
         return digest.hexdigest()
 
-    def read_if_unknown(self, known: Callable[[str], bool]) -> tuple[str, bytes | None]:
-        """(sha256 hex, bytes), or (digest, None) when `known(digest)`. Bytes returned
-        come with their own digest (the file may change between the two reads)."""
-        digest = self.digest()
-        if known(digest):
-            return digest, None
-        data = self.read()
-        return hashlib.sha256(data).hexdigest(), data
-
 
 def _open_source(
     path: Path, base: Path, max_bytes: int, too_large_code: str, base_name: str

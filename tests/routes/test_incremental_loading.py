@@ -20,11 +20,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.core.model import ResourceKind
+from reconciler.engine import desired as desired_module
 from reconciler.engine.desired import DesiredState, container_key, desired_state
 from reconciler.routes import RouteSet, RouteSetInvalid, RouteSetLoader, load_route_set
 
@@ -129,8 +131,7 @@ class Repo:
             "  sortKey: {name: accountId, type: S}\n"
             "  originAttributes: [defaultBackend]\n"
             f"  prune: {str(self.prune).lower()}\n"
-            '  itemsFrom: ["tenants/*"]\n'
-            + (f"  items:\n{inline}" if inline else "")
+            '  itemsFrom: ["tenants/*"]\n' + (f"  items:\n{inline}" if inline else "")
         )
 
     def write_all(self) -> None:
@@ -192,7 +193,11 @@ class Repo:
         lines = self.bulk[name]
         maker = _csv_row if name.endswith(".csv") else _line
         other = lines[n % len(lines)] if lines else b""
-        at = index % (len(lines) + (1 if kind == "insert" else 0)) if lines or kind == "insert" else 0
+        at = (
+            index % (len(lines) + (1 if kind == "insert" else 0))
+            if lines or kind == "insert"
+            else 0
+        )
         if kind == "set" and lines:
             lines[at] = maker(line, n, other)
         elif kind == "insert":
@@ -267,7 +272,9 @@ line_kind = st.sampled_from(KINDS)
 small = st.integers(0, 40)
 edits = st.one_of(
     st.tuples(st.sampled_from(["set", "insert", "delete", "swap"]), small, small, line_kind, small),
-    st.tuples(st.sampled_from(["file", "touch", "same-stat", "store", "table", "env"]), small, small),
+    st.tuples(
+        st.sampled_from(["file", "touch", "same-stat", "store", "table", "env"]), small, small
+    ),
     st.tuples(st.just("newline")),
 )
 
@@ -277,9 +284,10 @@ edits = st.one_of(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(steps=st.lists(edits, min_size=1, max_size=10))
-def test_incremental_loads_equal_fresh_loads(steps: list[tuple[Any, ...]]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+@given(steps=st.lists(edits, min_size=1, max_size=10), slack=st.sampled_from([0, 64]))
+def test_incremental_loads_equal_fresh_loads(steps: list[tuple[Any, ...]], slack: int) -> None:
+    # slack 0: added or removed items are matched by key (the path for big moves)
+    with tempfile.TemporaryDirectory() as tmp, patch.object(desired_module, "SPLICE_SLACK", slack):
         repo = Repo(Path(tmp))
         loader = RouteSetLoader(repo.routes, repo.root, environ=repo.environ)
         previous: tuple[bytes, DesiredState] | None = None
@@ -322,3 +330,23 @@ def _digest_rule(before: tuple[bytes, DesiredState], after: tuple[bytes, Desired
         assert old_digest != new_digest, "the table changed but its digest did not"
     if old_bytes == new_bytes:
         assert old_digest == new_digest, "nothing changed but the digest did"
+
+
+def test_a_routes_folder_behind_a_moving_symlink_is_followed(tmp_path: Path) -> None:
+    """git-sync style: the repository is a symlink swapped to a new checkout. The
+    loader resolves the path on every load, and what it kept for equal bytes serves."""
+    checkouts = [Repo(tmp_path / name) for name in ("one", "two")]
+    checkouts[1].bulk["a.jsonl"][2] = _line("valid", 33, b"")
+    checkouts[1].write_bulk("a.jsonl")
+    link = tmp_path / "current"
+    link.symlink_to(checkouts[0].root)
+    loader = RouteSetLoader(link / "routes", link)
+    first = loader.load()
+    assert first == load_route_set(checkouts[0].routes, checkouts[0].root)
+    swap = tmp_path / "swap"
+    swap.symlink_to(checkouts[1].root)
+    swap.replace(link)  # atomic, as git-sync does
+    second = loader.load()
+    assert second.root == checkouts[1].root
+    assert second == load_route_set(checkouts[1].routes, checkouts[1].root)
+    assert second.content_hash != first.content_hash
