@@ -98,6 +98,8 @@ def _checked(raw: Hashable, parsed: Item | LineProblem | None, rules: ItemRules)
     if not isinstance(parsed, dict):
         return ParsedLine(raw, None, None, (parsed,))
     key, problems = check_item(parsed, rules)
+    if not problems:
+        return ParsedLine(raw, parsed, key, ())
     return ParsedLine(
         raw, parsed, key, tuple((1, p.attribute, p.message, p.code) for p in problems)
     )
