@@ -9,7 +9,9 @@ item rules. It remembers:
   line is never taken for another): after an edit only new lines are decoded and
   checked; the line number, which depends on the lines above, is applied afresh on
   every read. An unchanged line yields the same item object as before, which lets the
-  engine keep its wire form (engine/desired.py);
+  engine keep its wire form (engine/desired.py). An edit that keeps every line in its
+  place is patched into the last Segment (its mapping copied, the changed items put
+  in). The file is hashed, then read in 1 MB chunks, never held whole;
 - for CSV, the same per record (the file is parsed again, C code; records are
   checked again only when new, and only while the header is the same).
 
