@@ -188,3 +188,18 @@ def test_an_edit_converts_only_the_edited_item_and_keeps_the_order(tmp_path: Pat
     assert len(kept) == len(after.items) - 1  # the other 49 wire items are last pass's
     (edited,) = [k for k in after.items if k not in kept]
     assert after.items[edited]["defaultBackend"] == {"S": "moved.example.com"}
+
+
+def test_reordered_lines_move_the_digest_not_the_items(tmp_path: Path) -> None:
+    """The digest follows the bytes (docs/route-files.md): a reordered bulk file is a new
+    declaration of the same items."""
+    routes = _repo(tmp_path)
+    loader = RouteSetLoader(routes, tmp_path)
+    before, digest = _digests(loader, routes)
+    path = _bulk(routes)
+    lines = path.read_bytes().split(b"\n")
+    lines[2], lines[9] = lines[9], lines[2]
+    path.write_bytes(b"\n".join(lines))
+    after, moved = _digests(loader, routes)
+    assert dict(after.data.tables[0].items) == dict(before.data.tables[0].items)
+    assert moved != digest

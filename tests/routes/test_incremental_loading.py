@@ -350,3 +350,56 @@ def test_a_routes_folder_behind_a_moving_symlink_is_followed(tmp_path: Path) -> 
     assert second.root == checkouts[1].root
     assert second == load_route_set(checkouts[1].routes, checkouts[1].root)
     assert second.content_hash != first.content_hash
+
+
+class _Counting:
+    """Counts the calls of a module function while patched in."""
+
+    def __init__(self, module: Any, name: str) -> None:
+        self.calls = 0
+        self.original = getattr(module, name)
+        self.patch = patch.object(module, name, self)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.original(*args, **kwargs)
+
+
+def test_what_a_load_does_again_after_an_edit(tmp_path: Path) -> None:
+    """The documented costs (docs/route-files.md, Loading again), counted: unchanged
+    files are hashed, not read whole, parsed or checked; in a changed JSONL file only the
+    new line is checked (and the file is read in chunks); in a changed CSV file only the
+    new record; a changed YAML file is parsed again, alone."""
+    from reconciler.routes import bulk_reading, file_results, source_files
+
+    repo = Repo(tmp_path)
+    repo.bulk["c.csv"] = [_csv_row("valid", n, b"") for n in range(6, 10)]
+    repo.write_bulk("c.csv")
+    loader = RouteSetLoader(repo.routes, repo.root)
+    loader.load()
+    counters = [
+        _Counting(source_files, "read_source"),
+        _Counting(file_results, "read_yaml_documents"),
+        _Counting(bulk_reading, "check_item"),
+    ]
+
+    def load() -> tuple[int, ...]:
+        before = [c.calls for c in counters]
+        with counters[0].patch, counters[1].patch, counters[2].patch:
+            route_set = loader.load()
+        assert route_set == repo.fresh()
+        return tuple(c.calls - b for c, b in zip(counters, before, strict=True))
+
+    # (files read whole, YAML files parsed, bulk lines checked)
+    assert load() == (0, 0, 0)
+    os.utime(repo.routes / "store.yaml")
+    assert load() == (0, 0, 0)  # touched: the same bytes
+    repo.bulk["a.jsonl"][3] = _line("valid", 11, b"")
+    repo.write_bulk("a.jsonl")
+    assert load() == (0, 0, 1)
+    repo.bulk["c.csv"].append(_csv_row("valid", 10, b""))
+    repo.write_bulk("c.csv")
+    assert load() == (1, 0, 1)
+    repo.store["gold"] = "gold.example.com"
+    repo.write_documents()  # both YAML files rewritten; only the store's bytes differ
+    assert load() == (1, 1, 0)
