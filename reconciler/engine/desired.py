@@ -2,19 +2,27 @@
 
 Besides the values, each container (store, table, function, distribution) gets a digest of
 what the route files declare for it: the ledger compares it with the digest of the last
-convergence to tell new input from drift, container by container.
+convergence to tell new input from drift, container by container, and the observation
+cache reuses what it observed for a container whose digest did not move.
+
+A table's digest comes from the loader (`LoadedTable.declaration_digest`: the document
+and its bulk files' bytes), not from its 100k items; its wire form is kept between
+passes per item object (`_table_items`), so a pass after a one-line edit converts one item.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import compress, count, repeat
+from operator import is_not
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from reconciler.core.attribute_values import ValueInterner, item_from_python
+from reconciler.core.attribute_values import Item, ValueInterner, item_from_python
 from reconciler.core.functions import (
     DesiredCloudFrontFunction,
     DesiredFunctions,
@@ -35,7 +43,7 @@ from reconciler.core.state import (
 )
 from reconciler.core.wiring import BehaviorRefs, DistributionSelector
 from reconciler.functions.package_zip import LambdaPackage, build_package
-from reconciler.routes import EVENT_TYPES, RouteSet
+from reconciler.routes import EVENT_TYPES, LoadedTable, RouteSet
 from reconciler.routes import PruneGuard as RoutePruneGuard
 
 
@@ -87,11 +95,14 @@ def desired_state(route_set: RouteSet, allow_mass_delete: bool = False) -> Desir
     distributions = _distribution_refs(route_set)
     digests: dict[str, str] = {}
     for store in data.stores:
-        digests[container_key(ResourceKind.KEY_VALUE_STORE, store.name)] = _digest(
-            [sorted(store.entries.items()), store.prune, store.comment]
+        digests[container_key(ResourceKind.KEY_VALUE_STORE, store.name)] = _store_digest(
+            route_set, store
         )
+    declarations = {t.table_name: t.declaration_digest for t in route_set.tables.values()}
     for table in data.tables:
-        digests[container_key(ResourceKind.TABLE, table.name)] = _table_digest(table)
+        digests[container_key(ResourceKind.TABLE, table.name)] = _digest(
+            [repr(table.key_schema), table.prune, declarations[table.name]]
+        )
     for cf in functions.cloudfront:
         digests[container_key(ResourceKind.CLOUDFRONT_FUNCTION, cf.name)] = _digest(
             [cf.code_sha256, cf.runtime, cf.comment, sources.stores.get(cf.name)]
@@ -118,15 +129,116 @@ def desired_state(route_set: RouteSet, allow_mass_delete: bool = False) -> Desir
     return DesiredState(route_set, data, functions, sources, distributions, digests)
 
 
+_STORE_DIGESTS = "engine.desired.store-digests"
+
+
+def _store_digest(route_set: RouteSet, store: DesiredStore) -> str:
+    """The digest of a store's declaration (entries, prune, comment: all of its document),
+    kept with the document object it was made from while that is the store's document
+    (a 22k-entry store costs tens of milliseconds to digest)."""
+    document = route_set.stores[store.name]
+    kept: dict[str, tuple[Any, str]] = route_set.derived.setdefault(_STORE_DIGESTS, {})
+    found = kept.get(store.name)
+    if found is None or found[0]() is not document:  # held weakly: an old one may go
+        digest = _digest([sorted(store.entries.items()), store.prune, store.comment])
+        found = kept[store.name] = (weakref.ref(document), digest)
+    for name in set(kept) - set(route_set.stores):
+        del kept[name]
+    return found[1]
+
+
 def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _table_digest(table: DesiredTable) -> str:
-    digest = hashlib.sha256(repr((table.key_schema, table.prune)).encode())
-    for key in sorted(table.items):
-        digest.update(repr((key, table.items[key])).encode())
-    return digest.hexdigest()[:16]
+_WIRE = "engine.desired.wire"
+# Items added or removed in one place, up to this many plus 1/16 of the table, are spliced
+# into the last pass's lists; more (a file sorted, say) are matched by key.
+SPLICE_SLACK = 64
+
+
+@dataclass(frozen=True)
+class _WireMemo:
+    """One table's wire form as of the last pass, kept in `LoadedTable.derived`."""
+
+    schema: KeySchema
+    source: Mapping[Any, Any]  # that pass's LoadedTable.items (held: `is` is meaningful)
+    # core key -> wire form, in the order of `source`, one entry per route key (so that
+    # list(items) and list(items.values()) are the cores and wires of source's items).
+    items: dict[ItemKey, Item]
+
+
+def _table_items(loaded: LoadedTable, schema: KeySchema) -> Mapping[ItemKey, Item]:
+    """The wire form of every item, keyed by the core's item key: equal to converting
+    every item afresh, in the same order. An item object the last pass converted keeps
+    the wire form made then (the loader hands out the same object while its line does
+    not change), so a pass after a one-line edit converts one item."""
+    memo = loaded.derived.get(_WIRE)
+    if not isinstance(memo, _WireMemo) or memo.schema != schema:
+        memo = None
+    elif memo.source is loaded.items:
+        return memo.items  # the very mapping of the last pass: nothing changed
+    keys, values = list(loaded.items), list(loaded.items.values())
+    cores, wires, changed, kept_places = _last_pass(memo, keys, values)
+    interner = ValueInterner()  # shared values: a fraction of the memory at 100k items
+    for index in changed:
+        wire = item_from_python(values[index], interner)
+        core = item_key(wire, schema)
+        if core == keys[index]:
+            core = cast(ItemKey, keys[index])  # text keys: the loader's serves (100k fewer tuples)
+        kept_places = kept_places and (cores[index] is None or core == cores[index])
+        wires[index], cores[index] = wire, core
+    if kept_places and memo is not None:
+        # Every key where it was (values edited, items appended): the last mapping with
+        # the changes put in has the order a fresh build has.
+        items = dict(memo.items)
+        for index in changed:
+            items[cores[index]] = wires[index]
+    else:
+        items = dict(zip(cores, wires, strict=True))
+    if len(items) == len(values):  # one entry per route key: safe to build on next pass
+        loaded.derived[_WIRE] = _WireMemo(schema, loaded.items, items)
+    else:
+        loaded.derived.pop(_WIRE, None)
+    return items
+
+
+def _last_pass(
+    memo: _WireMemo | None, keys: list[Any], values: list[Any]
+) -> tuple[list[Any], list[Any], list[int], bool]:
+    """(cores, wires, changed, kept places): each item's core key and wire form as of the
+    last pass where the item is the same object (None elsewhere), the places to convert
+    afresh, and whether the last pass's items keep their places (so far as the unchanged
+    ones tell: an edited item must also keep its key)."""
+    size = len(values)
+    if memo is None:
+        return [None] * size, [None] * size, list(range(size)), False
+    last: list[Any] = list(memo.source.values())
+    cores: list[Any] = list(memo.items)
+    wires: list[Any] = list(memo.items.values())
+    if len(last) == size:  # the usual edit: compare place by place
+        changed = list(compress(count(), map(is_not, values, last)))
+        return cores, wires, changed, True
+    # Items added or removed: the same objects at the start and at the end keep theirs.
+    shorter = min(size, len(last))
+    head = next(compress(count(), map(is_not, values, last)), shorter)
+    tail = next(compress(count(), map(is_not, reversed(values), reversed(last))), shorter)
+    tail = min(tail, shorter - head)
+    middle = size - head - tail
+    if middle + (len(last) - head - tail) <= SPLICE_SLACK + size // 16:
+        gap = [None] * middle
+        cores = [*cores[:head], *gap, *cores[len(last) - tail :]]
+        wires = [*wires[:head], *gap, *wires[len(last) - tail :]]
+        appended = head == len(last)
+        return cores, wires, list(range(head, head + middle)), appended
+    # Moved around: find each route key's place in the last pass.
+    places = dict(zip(memo.source, range(len(last)), strict=True))
+    at = list(map(places.get, keys, repeat(len(last))))
+    last.append(None)
+    cores.append(None)
+    wires.append(None)
+    changed = list(compress(count(), map(is_not, values, map(last.__getitem__, at))))
+    return list(map(cores.__getitem__, at)), list(map(wires.__getitem__, at)), changed, False
 
 
 def _guard(guard: RoutePruneGuard, allow_mass_delete: bool) -> PruneGuard:
@@ -155,16 +267,11 @@ def desired_data(route_set: RouteSet, allow_mass_delete: bool = False) -> Desire
             KeyAttribute(loaded.partition_key.name, KeyType(loaded.partition_key.type)),
             KeyAttribute(loaded.sort_key.name, KeyType(loaded.sort_key.type)) if loaded.sort_key else None,
         )
-        items: dict[ItemKey, dict[str, dict[str, object]]] = {}
-        interner = ValueInterner()  # shared values: a fraction of the memory at 100k items
-        for item in loaded.items.values():
-            wire = item_from_python(item, interner)
-            items[item_key(wire, schema)] = wire
         tables.append(
             DesiredTable(
                 name=loaded.table_name,
                 key_schema=schema,
-                items=items,
+                items=_table_items(loaded, schema),
                 prune=loaded.prune,
                 guard=_guard(route_set.prune_guard(loaded.document), allow_mass_delete),
                 drift_detection=DriftDetection(loaded.document.spec.drift_detection),

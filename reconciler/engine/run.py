@@ -44,7 +44,7 @@ from reconciler.engine.phases.context import StepProgress
 from reconciler.engine.planner import Planned, make_plan
 from reconciler.engine.report import ChangeSet, Drift, Outcome, PassReport, Rejection
 from reconciler.engine.stale import refuse_if_not_shown, refuse_if_stale
-from reconciler.routes import RouteSet, RouteSetInvalid, load_route_set
+from reconciler.routes import RouteSet, RouteSetInvalid, RouteSetLoader
 
 log = structlog.get_logger("reconciler.pass")
 
@@ -92,16 +92,17 @@ class Reconciler:
         self.on_step = on_step
         # The last observation, kept up to date with this engine's writes (engine/cache.py).
         self.cache = ObservationCache()
+        # Route files as of the last load: a pass after a small edit re-reads the edit.
+        self.loader = RouteSetLoader(
+            routes_dir, root, environment=settings.environment, environ=settings.environ
+        )
 
     # -- the parts ----------------------------------------------------------------------
 
     def load(self) -> RouteSet:
-        return load_route_set(
-            self.routes_dir,
-            self.root,
-            environment=self.settings.environment,
-            environ=self.settings.environ,
-        )
+        """The route set now; what a fresh load_route_set gives, at the cost of what
+        changed since the last load (reconciler/routes/loader.py)."""
+        return self.loader.load()
 
     def desired(self, route_set: RouteSet | None = None) -> DesiredState:
         return desired_state(route_set or self.load(), self.settings.allow_mass_delete)

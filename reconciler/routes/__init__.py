@@ -8,6 +8,9 @@ Public face (the planner codes against this, nothing else):
     except RouteSetInvalid as invalid:
         for error in invalid.errors: print(error.render())
 
+    loader = RouteSetLoader(Path("routes"))     # a long-lived process: load() again and
+    route_set = loader.load()                   # again; unchanged files are not re-read
+
 Models import neither boto3 nor anything that talks to AWS.
 """
 
@@ -42,7 +45,7 @@ from reconciler.routes.function_kinds import (
 )
 from reconciler.routes.items import Item, ItemKey
 from reconciler.routes.json_schema import route_document_schema
-from reconciler.routes.loader import LoadLimits, load_route_set
+from reconciler.routes.loader import LoadLimits, RouteSetLoader, load_route_set
 from reconciler.routes.model_base import API_VERSION
 from reconciler.routes.policy_kind import ReconcilerPolicy, ReconcilerPolicySpec
 from reconciler.routes.route_set import LoadedTable, RouteSet, SourceRef
@@ -79,6 +82,7 @@ __all__ = [
     "RouteError",
     "RouteSet",
     "RouteSetInvalid",
+    "RouteSetLoader",
     "RoutingTable",
     "RoutingTableSpec",
     "SourceRef",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from reconciler.routes.documents import RouteDocument
-from reconciler.routes.errors import ErrorSink
+from reconciler.routes.errors import ErrorSink, RouteError
 from reconciler.routes.policy_kind import ReconcilerPolicy
 from reconciler.routes.source_files import WalkEntry
 from reconciler.routes.text_positions import Position
@@ -74,7 +75,23 @@ class CheckContext:
             return path.as_posix()
 
     def record_input(self, path: Path, data: bytes) -> None:
-        self.input_digests[self.relative(path)] = hashlib.sha256(data).hexdigest()
+        """Count `data`, the bytes of `path`, into the content hash."""
+        self.record_digest(path, hashlib.sha256(data).hexdigest())
+
+    def record_digest(self, path: Path, digest: str) -> None:
+        """Count the bytes of `path`, known by their sha256 (hex), into the content hash."""
+        self.input_digests[self.relative(path)] = digest
+
+    @contextmanager
+    def capture(self) -> Iterator[list[RouteError]]:
+        """Errors added inside the block are also collected apart, so that a result kept
+        between loads (RouteSetLoader) can report them again without re-checking."""
+        outer, self.sink = self.sink, ErrorSink()
+        try:
+            yield self.sink.errors
+        finally:
+            outer.errors.extend(self.sink.errors)
+            self.sink = outer
 
     @property
     def policy(self) -> ReconcilerPolicy | None:

@@ -71,11 +71,12 @@ def check_item(item: Item, rules: ItemRules) -> tuple[ItemKey | None, list[ItemP
             problems.append(ItemProblem(name, *found))
     size = 0
     for name, value in item.items():
+        size += _utf8_length(name)
         if type(value) is str:
             # Flat text is nearly every attribute of a routing item: skip the generic walk.
-            size += len(name.encode()) + len(value.encode())
+            size += _utf8_length(value)
         else:
-            size += len(name.encode()) + _value_size(value, name, 1, problems)
+            size += _value_size(value, name, 1, problems)
     if size > DYNAMODB_ITEM_MAX_BYTES:
         problems.append(
             ItemProblem(
@@ -85,6 +86,11 @@ def check_item(item: Item, rules: ItemRules) -> tuple[ItemKey | None, list[ItemP
             )
         )
     return (tuple(key) if len(key) == len(rules.keys) else None), problems
+
+
+def _utf8_length(text: str) -> int:
+    # ASCII text (nearly all of it) is its own length; isascii() reads a flag, no copy.
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def _check_key_attribute(
@@ -117,7 +123,7 @@ def _check_key_attribute(
             )
             return None
         limit = DYNAMODB_PARTITION_KEY_MAX_BYTES if is_partition else DYNAMODB_SORT_KEY_MAX_BYTES
-        if len(value.encode()) > limit:
+        if _utf8_length(value) > limit:
             problems.append(
                 ItemProblem(
                     attr.name, f"key value is longer than {limit} bytes", "item-key-too-long"

@@ -1,38 +1,41 @@
-"""load_route_set: read, validate and assemble a whole route set, or refuse it whole."""
+"""Read, validate and assemble a whole route set, or refuse it whole.
+
+`load_route_set()` reads everything afresh. A `RouteSetLoader` does the same on every
+`load()` but keeps what each file yielded, by its bytes: a route file whose bytes did
+not change is neither parsed nor validated again, and in a bulk item file only the lines
+that changed are (bulk_reading.py). Every file is still read and hashed on every load
+(a file's size and time say nothing certain about its bytes), and every check across
+files runs on the whole set, so a load gives exactly what a fresh load of the same files
+gives: the same documents, items, errors and content hash.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
-from reconciler.routes.check_context import CheckContext, ValidDocument
+from reconciler.routes.check_context import CheckContext
 from reconciler.routes.data_kinds import KeyValueStore, RoutingTable
 from reconciler.routes.distribution_kind import Distribution
 from reconciler.routes.errors import ErrorSink, RouteSetInvalid
+from reconciler.routes.file_results import FileResult, RouteFileCache
 from reconciler.routes.function_kinds import CloudFrontFunction, LambdaEdgeFunction
 from reconciler.routes.name_checks import check_names
 from reconciler.routes.reference_checks import check_references
 from reconciler.routes.route_set import LoadedTable, RouteSet, SourceRef
-from reconciler.routes.schema_check import validate_document
 from reconciler.routes.source_checks import check_sources
-from reconciler.routes.source_files import UNREADABLE, FileProblem, read_source, walk
-from reconciler.routes.store_checks import check_stores
-from reconciler.routes.table_loading import TableItems, load_tables
-from reconciler.routes.text_positions import utf8_problem
+from reconciler.routes.source_files import UNREADABLE, FileProblem, Source, walk
+from reconciler.routes.store_checks import StoreCheckCache, check_stores
+from reconciler.routes.table_loading import TableCache, TableItems, load_tables
 from reconciler.routes.variables import Variables, load_variables
-from reconciler.routes.yaml_reader import SourceDocument, YamlLimits, read_yaml_documents
+from reconciler.routes.yaml_reader import SourceDocument, YamlLimits
 
 YAML_SUFFIXES = (".yaml", ".yml")
-# After these the file's later documents are missing, so the names they declared are unknown.
-_DOCUMENT_LOSING_CODES = {
-    "yaml-syntax",
-    "yaml-alias-expansion",
-    "yaml-too-deep",
-    "yaml-too-many-nodes",
-}
 
 
 @dataclass(frozen=True)
@@ -57,73 +60,106 @@ def load_route_set(
     supply `RECONCILER_VAR_<NAME>` for names that file leaves open. Raises
     RouteSetInvalid with every error found; nothing of an invalid set is returned.
     """
-    limits = limits or LoadLimits()
-    routes_dir = routes_dir.resolve()
-    root = (root or routes_dir.parent).resolve()
-    if not routes_dir.is_dir():
-        raise FileNotFoundError(f"routes folder {routes_dir} does not exist")
-    ctx = CheckContext(
-        root=root, routes_dir=routes_dir, sink=ErrorSink(), documents=[], declared={}
-    )
-    vars_files: dict[str, bytes] = {}
-    variables = load_variables(root, environment, environ, ctx.sink, vars_files)
-    for relative, data in vars_files.items():
-        ctx.record_input(root / relative, data)
-    files = _read_files(ctx, limits.yaml, variables)
-    _check_policy_present(ctx)
-    check_names(ctx)
-    check_references(ctx)
-    check_sources(ctx)
-    check_stores(ctx)
-    tables = load_tables(ctx, limits.max_bulk_file_bytes)
-    if ctx.sink:
-        raise RouteSetInvalid(ctx.sink.errors)
-    return _assemble(ctx, files, tables, variables)
+    loader = RouteSetLoader(routes_dir, root, limits, environment=environment, environ=environ)
+    return loader.load()
 
 
-def _read_files(ctx: CheckContext, limits: YamlLimits, variables: Variables) -> list[str]:
-    relative = []
+class RouteSetLoader:
+    """`load_route_set` for a process that loads the same route set again and again (the
+    engine, once per pass): same arguments, same result, but a load after a small edit
+    costs about the edit. Loads from several threads take turns."""
 
-    def unlistable(folder: Path, reason: str) -> None:
-        ctx.sink.add(
-            ctx.link_name(folder), 1, 1, "", f"folder cannot be listed: {reason}", UNREADABLE
+    def __init__(
+        self,
+        routes_dir: Path,
+        root: Path | None = None,
+        limits: LoadLimits | None = None,
+        *,
+        environment: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.routes_dir = routes_dir
+        self.root = root
+        self.limits = limits or LoadLimits()
+        self.environment = environment
+        self.environ = environ
+        self._files = RouteFileCache()
+        self._stores: StoreCheckCache = {}
+        self._tables: dict[str, TableCache] = {}
+        self._derived: dict[str, Any] = {}  # RouteSet.derived, the same for every load
+        self._lock = threading.Lock()
+
+    def load(self) -> RouteSet:
+        """See load_route_set. Paths are resolved on every load: a routes folder reached
+        through a symlink that moves (git-sync) is followed."""
+        with self._lock:
+            return self._load()
+
+    def _load(self) -> RouteSet:
+        routes_dir = self.routes_dir.resolve()
+        root = (self.root or routes_dir.parent).resolve()
+        if not routes_dir.is_dir():
+            raise FileNotFoundError(f"routes folder {routes_dir} does not exist")
+        ctx = CheckContext(
+            root=root, routes_dir=routes_dir, sink=ErrorSink(), documents=[], declared={}
         )
-        ctx.incomplete = True
+        vars_files: dict[str, bytes] = {}
+        variables = load_variables(root, self.environment, self.environ, ctx.sink, vars_files)
+        for relative, data in vars_files.items():
+            ctx.record_input(root / relative, data)
+        files = self._read_files(ctx, variables)
+        _check_policy_present(ctx)
+        check_names(ctx)
+        check_references(ctx)
+        check_sources(ctx)
+        check_stores(ctx, self._stores)
+        tables = load_tables(ctx, self.limits.max_bulk_file_bytes, self._tables)
+        if ctx.sink:
+            raise RouteSetInvalid(ctx.sink.errors)
+        return _assemble(ctx, files, tables, variables, self._tables, self._derived)
 
-    # Folders are listed too: a bulk pattern that names one is reported (table_loading).
-    ctx.listing = list(walk(ctx.routes_dir, unlistable, folders=True))
-    entries = [e for e in ctx.listing if e.path.suffix in YAML_SUFFIXES and not e.folder]
-    for entry in sorted(entries, key=lambda e: e.relative):
-        try:
-            data = read_source(entry.path, ctx.root, limits.max_file_bytes, "yaml-too-large")
-        except FileProblem as problem:
-            file = ctx.link_name(entry.path)
-            relative.append(file)
-            ctx.sink.add(file, 1, 1, "", f"route file {_cannot(problem)}", problem.code)
+    def _read_files(self, ctx: CheckContext, variables: Variables) -> list[str]:
+        limits = self.limits.yaml
+        relative = []
+
+        def unlistable(folder: Path, reason: str) -> None:
+            ctx.sink.add(
+                ctx.link_name(folder), 1, 1, "", f"folder cannot be listed: {reason}", UNREADABLE
+            )
             ctx.incomplete = True
-            continue
-        file = ctx.relative(entry.path)
-        relative.append(file)
-        ctx.record_input(entry.path, data)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            pos, message = utf8_problem(data, error)
-            ctx.sink.add(file, pos.line, pos.column, "", message, "yaml-syntax")
-            ctx.incomplete = True
-            continue
-        before = len(ctx.sink.errors)
-        documents = read_yaml_documents(text, file, ctx.sink, limits, variables)
-        if any(e.code in _DOCUMENT_LOSING_CODES for e in ctx.sink.errors[before:]):
-            ctx.incomplete = True
-        for document in documents:
-            _declare(ctx, document)
-            if document.unresolved:
+
+        # Folders are listed too: a bulk pattern that names one is reported (table_loading).
+        ctx.listing = list(walk(ctx.routes_dir, unlistable, folders=True))
+        entries = [e for e in ctx.listing if e.path.suffix in YAML_SUFFIXES and not e.folder]
+        read: set[str] = set()
+        for entry in sorted(entries, key=lambda e: e.relative):
+            file = ctx.relative(entry.path)
+            source = Source(entry.path, ctx.root, limits.max_file_bytes, "yaml-too-large")
+            try:
+                digest, result = self._files.result(file, source, limits, variables)
+            except FileProblem as problem:
+                file = ctx.link_name(entry.path)
+                relative.append(file)
+                ctx.sink.add(file, 1, 1, "", f"route file {_cannot(problem)}", problem.code)
+                ctx.incomplete = True
                 continue
-            model = validate_document(document, ctx.sink)
-            if model is not None:
-                ctx.documents.append(ValidDocument(model, document))
-    return relative
+            relative.append(file)
+            ctx.record_digest(entry.path, digest)
+            _take(ctx, result, variables)
+            read.add(file)
+        self._files.retain(read)
+        return relative
+
+
+def _take(ctx: CheckContext, result: FileResult, variables: Variables) -> None:
+    """What one file yielded, into the set (the same whether parsed now or before)."""
+    ctx.sink.errors.extend(result.errors)
+    if result.loses_documents:
+        ctx.incomplete = True
+    for document in result.documents:
+        _declare(ctx, document)
+    ctx.documents.extend(result.valid)
+    variables.used.update(result.used)
 
 
 def _cannot(problem: FileProblem) -> str:
@@ -168,7 +204,12 @@ def _check_policy_present(ctx: CheckContext) -> None:
 
 
 def _assemble(
-    ctx: CheckContext, files: list[str], tables: dict[str, TableItems], variables: Variables
+    ctx: CheckContext,
+    files: list[str],
+    tables: dict[str, TableItems],
+    variables: Variables,
+    caches: dict[str, TableCache],
+    derived: dict[str, Any],
 ) -> RouteSet:
     digest = hashlib.sha256()
     for path, file_digest in sorted(ctx.input_digests.items()):
@@ -185,9 +226,11 @@ def _assemble(
     loaded = {
         table.metadata.name: LoadedTable(
             table,
-            MappingProxyType(tables[table.metadata.name].items),
-            MappingProxyType(tables[table.metadata.name].sources),
+            tables[table.metadata.name].items,
+            tables[table.metadata.name].sources,
             tables[table.metadata.name].bulk_files,
+            tables[table.metadata.name].digest,
+            caches[table.metadata.name].derived,
         )
         for table, _ in ctx.of_kind(RoutingTable)
     }
@@ -211,4 +254,5 @@ def _assemble(
         variables=MappingProxyType(
             {name: variables.sources.get(name, "default") for name in sorted(variables.used)}
         ),
+        derived=derived,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reconciler.routes.data_kinds import KeyAttribute, KeyValueStore, PruneGuard, RoutingTable
 from reconciler.routes.distribution_kind import Distribution
@@ -28,13 +29,25 @@ class LoadedTable:
 
     `items` maps the primary key (partition value, or (partition, sort)) to the item, a
     plain dict attribute -> str | int | Decimal | bool | None | list | dict, ready for
-    boto3's resource layer (no floats). Do not mutate it.
+    boto3's resource layer (no floats). Do not mutate it: a RouteSetLoader hands the
+    same item objects to every load in which their line did not change.
+
+    `declaration_digest` is the sha256 of what declares the items: the document as
+    parsed and each bulk file's bytes, in order. Two loads with the same digest have the
+    same items (the engine's container digest is built on it, in O(1)).
+
+    `derived` is scratch space for values consumers derive from the items (the engine's
+    wire form), kept for as long as the loader that made this table keeps the table: an
+    entry must be keyed by the identity of objects it holds, never by their id alone. It
+    is not part of the value (equality, repr).
     """
 
     document: RoutingTable
     items: Mapping[ItemKey, Item]
     item_sources: Mapping[ItemKey, ItemSource]
     bulk_files: tuple[str, ...]
+    declaration_digest: str
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -82,6 +95,10 @@ class RouteSet:
     # "RECONCILER_VAR_X"). Defaults written in a reference are not listed.
     environment: str | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
+    # Scratch space like LoadedTable.derived, for values derived from documents (keyed
+    # by the identity of the document objects held): a RouteSetLoader hands the same
+    # dict to every load, and the same document object while its file is unchanged.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def path(self, relative: str) -> Path:
         return self.root / relative

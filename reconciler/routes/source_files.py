@@ -11,10 +11,12 @@ link to / must not make validation walk the file system).
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
 
 UNREADABLE = "file-unreadable"
@@ -69,6 +71,61 @@ def read_source(
     read error, or more than `max_bytes` bytes (with `too_large_code`). A named pipe is
     never opened for reading (that would block until a writer appears).
     """
+    with _open_source(path, base, max_bytes, too_large_code, base_name) as handle:
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as error:
+            raise FileProblem(f"read failed: {_reason(error)}") from None
+    if len(data) > max_bytes:  # grew while being read
+        raise FileProblem(f"is over {max_bytes} bytes; the limit is {max_bytes}", too_large_code)
+    return data
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file read with read_source's rules (same checks, same errors), whole or in
+    chunks: a file known by its digest need not be held in memory whole."""
+
+    path: Path
+    base: Path
+    max_bytes: int
+    too_large_code: str
+    base_name: str = "the repository"
+
+    def read(self) -> bytes:
+        return read_source(
+            self.path, self.base, self.max_bytes, self.too_large_code, self.base_name
+        )
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        """The file's bytes in pieces of at most `size` (FileProblem as read_source)."""
+        args = (self.path, self.base, self.max_bytes, self.too_large_code, self.base_name)
+        with _open_source(*args) as handle:
+            total = 0
+            while True:
+                try:
+                    chunk = handle.read(size)
+                except OSError as error:
+                    raise FileProblem(f"read failed: {_reason(error)}") from None
+                if not chunk:
+                    return
+                total += len(chunk)
+                if total > self.max_bytes:  # grew while being read
+                    message = f"is over {self.max_bytes} bytes; the limit is {self.max_bytes}"
+                    raise FileProblem(message, self.too_large_code)
+                yield chunk
+
+    def digest(self) -> str:
+        """sha256 (hex) of the file's bytes, read in chunks."""
+        digest = hashlib.sha256()
+        for chunk in self.chunks():
+            digest.update(chunk)
+        return digest.hexdigest()
+
+
+def _open_source(
+    path: Path, base: Path, max_bytes: int, too_large_code: str, base_name: str
+) -> BufferedReader:
     resolved = _resolve(path)
     if not resolved.is_relative_to(base.resolve()):
         raise FileProblem(f"resolves outside {base_name} (symlink?)", "path-outside-root")
@@ -81,20 +138,19 @@ def read_source(
         fd = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
         raise FileProblem(_reason(error)) from None
-    with os.fdopen(fd, "rb") as handle:
+    handle = os.fdopen(fd, "rb")
+    assert isinstance(handle, BufferedReader)
+    try:
         opened = os.fstat(handle.fileno())
         _require_regular(opened.st_mode)  # replaced between stat and open
         if opened.st_size > max_bytes:
             raise FileProblem(
                 f"is {opened.st_size} bytes; the limit is {max_bytes}", too_large_code
             )
-        try:
-            data = handle.read(max_bytes + 1)
-        except OSError as error:
-            raise FileProblem(f"read failed: {_reason(error)}") from None
-    if len(data) > max_bytes:  # grew while being read
-        raise FileProblem(f"is over {max_bytes} bytes; the limit is {max_bytes}", too_large_code)
-    return data
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
 def _resolve(path: Path) -> Path:

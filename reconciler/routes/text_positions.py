@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per field of every document kept: no __dict__
 class Position:
     line: int
     column: int

@@ -100,7 +100,7 @@ class _Frame:
     pending_key: Any = None
     has_key: bool = False
     key_mark: Any = None
-    key_marks: dict[Any, Any] = field(default_factory=dict)
+    key_marks: dict[Any, Position] = field(default_factory=dict)
     merges: list[tuple[dict[Any, Any], Any]] = field(default_factory=list)
     discard: bool = False
     start: Any = None  # where the collection starts, for "never closed" errors
@@ -252,12 +252,12 @@ class _DocumentBuilder:
             self.error(
                 key_mark,
                 (*top.path, key),
-                f"duplicate key {key!r} (first at line {first.line + 1}); YAML would keep only the last",
+                f"duplicate key {key!r} (first at line {first.line}); YAML would keep only the last",
                 "yaml-duplicate-key",
             )
             return
-        top.key_marks[key] = key_mark
-        self.locations.by_path[(*top.path, key)] = _position(key_mark)
+        # The key's Position, not its Mark: 22k Marks of a full store are megabytes.
+        top.key_marks[key] = self.locations.by_path[(*top.path, key)] = _position(key_mark)
         top.container[key] = value
 
     def _merge(self, top: _Frame, value: object, mark: Any) -> None:
