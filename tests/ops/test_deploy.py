@@ -284,3 +284,21 @@ def test_readiness_is_not_the_route_files() -> None:
     # The comment and the docs must not promise that a broken revision stops a rollout.
     deployment = (K8S / "deployment.yaml").read_text()
     assert "invalid route files or AWS errors do not" in deployment
+
+
+def test_the_daemon_gets_an_api_token_in_both_examples() -> None:
+    """Without a token every POST (suspend, resume, reconcile) is refused (docs/operations.md);
+    both examples hand one over from a secret, never as a literal value."""
+    reconciler = _container("reconciler")
+    token_file = _env(reconciler)["RECONCILER_API_TOKEN_FILE"]
+    mounts = {m["name"]: m for m in reconciler["volumeMounts"]}
+    mounted = [m for m in mounts.values() if token_file.startswith(m["mountPath"] + "/")]
+    assert len(mounted) == 1 and mounted[0].get("readOnly") is True
+    volume = next(v for v in _pod()["spec"]["volumes"] if v["name"] == mounted[0]["name"])
+    assert volume["secret"]["secretName"]
+    from reconciler.settings import DaemonSettings
+
+    assert "api_token_file" in DaemonSettings.model_fields
+    ecs = _task()["containerDefinitions"][0]
+    assert "RECONCILER_API_TOKEN" in {s["name"] for s in ecs["secrets"]}
+    assert "RECONCILER_API_TOKEN" not in {e["name"] for e in ecs["environment"]}
