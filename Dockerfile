@@ -39,12 +39,12 @@ ARG DEBIAN_FRONTEND=noninteractive
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-# python3-venv: the virtualenvs; nodejs + npm: only while the function test harness's
-# JavaScript dependencies are installed with npm ci (see below).
+# python3-venv: the virtualenvs. No Node.js or npm: the function harness's JavaScript
+# (acorn, the stand-in of the Lambda runtime's AWS SDK) ships inside the wheel.
 # Versions come from the pinned base image's Debian release.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates nodejs npm \
+    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
@@ -64,22 +64,10 @@ RUN /opt/build/bin/pip wheel --no-build-isolation --no-deps --wheel-dir /tmp/whe
     && /opt/build/bin/pip --python /opt/venv/bin/python install --no-compile --no-deps \
        /tmp/wheels/*.whl \
     && rm -rf /tmp/wheels
-# Transitional: a wheel whose function test harness does not bundle its npm dependencies
-# gets them here (npm ci from the harness's package-lock.json); a wheel that bundles them
-# skips this step.
-RUN js="$(/opt/venv/bin/python -P -c 'import reconciler.functions.node as n; print(n.JS_DIR)')" \
-    && if [[ -f $js/package-lock.json && ! -d $js/node_modules ]]; then \
-         npm ci --prefix "$js" --omit=dev --no-audit --no-fund --loglevel=error; \
-       fi \
-    && rm -rf /root/.npm
 # The example repository, so the image runs `reconciler run --sandbox` out of the box; a
-# real deployment points RECONCILER_ROUTES_DIR at its own checkout. (Same transition for
-# the example Lambda@Edge function's npm dependencies.)
+# real deployment points RECONCILER_ROUTES_DIR at its own checkout.
 COPY routes /srv/edge-routing/routes
 COPY edge_functions /srv/edge-routing/edge_functions
-RUN find /srv/edge-routing -name package-lock.json -printf '%h\n' \
-    | xargs -r -I{} npm ci --prefix {} --no-audit --no-fund --loglevel=error \
-    && rm -rf /root/.npm
 
 FROM ${BASE_IMAGE} AS assemble
 COPY --from=rootfs /rootfs /rootfs
