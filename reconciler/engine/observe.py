@@ -6,10 +6,11 @@ is a function of two values and a saved plan can be checked against a fresh obse
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -32,6 +33,7 @@ from reconciler.engine.desired import DesiredState, container_key
 from reconciler.engine.observation import Observation
 
 log = structlog.get_logger("reconciler.observe")
+T = TypeVar("T")
 
 # A table followed by its stream is still scanned this often (the stream's 24 h retention
 # and the empty-page rule make a periodic full read the backstop).
@@ -127,26 +129,24 @@ def observe(
             )
         except WiringError as exc:
             errors[ref.name] = str(exc)
-    cloudfront = {}
-    for cf in desired.functions.cloudfront:
-        key = container_key(ResourceKind.CLOUDFRONT_FUNCTION, cf.name)
-        cached_cf = cache.cloudfront.get(cf.name)
-        cloudfront[cf.name] = (
-            cached_cf
-            if cached_cf is not None and reuse(key)
-            else adapters.cloudfront_functions.observe(cf.name)
+    cloudfront = {
+        cf.name: _cached_or_read(
+            cache.cloudfront,
+            cf.name,
+            reuse(container_key(ResourceKind.CLOUDFRONT_FUNCTION, cf.name)),
+            functools.partial(adapters.cloudfront_functions.observe, cf.name),
         )
-        cache.cloudfront[cf.name] = cloudfront[cf.name]
-    lambdas = {}
-    for lam in desired.functions.lambdas:
-        key = container_key(ResourceKind.LAMBDA_FUNCTION, lam.name)
-        cached_lam = cache.lambdas.get(lam.name)
-        lambdas[lam.name] = (
-            cached_lam
-            if cached_lam is not None and reuse(key)
-            else adapters.lambdas.observe(lam.name, ours=lam.zip_sha256)
+        for cf in desired.functions.cloudfront
+    }
+    lambdas = {
+        lam.name: _cached_or_read(
+            cache.lambdas,
+            lam.name,
+            reuse(container_key(ResourceKind.LAMBDA_FUNCTION, lam.name)),
+            functools.partial(adapters.lambdas.observe, lam.name, ours=lam.zip_sha256),
         )
-        cache.lambdas[lam.name] = lambdas[lam.name]
+        for lam in desired.functions.lambdas
+    }
     associated = frozenset(
         association.arn
         for dist in distributions.values()
@@ -185,6 +185,14 @@ def observe(
         or PolicyCatalog("origin request policy"),
         account_id=cache.account_id,
     )
+
+
+def _cached_or_read(cached: dict[str, T], name: str, reuse: bool, read: Callable[[], T]) -> T:
+    """The cached observation of `name` when it may be reused, else a fresh read (cached)."""
+    found = cached.get(name)
+    if found is None or not reuse:
+        found = cached[name] = read()
+    return found
 
 
 def _table(

@@ -4,7 +4,6 @@ subprocess. A scripted runner stands in for the pass (the e2e tests use the real
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from reconciler.daemon.app import Daemon
 from reconciler.settings import DaemonSettings, redact_url
 from tests.daemon.scripted import FileDigestRunner
+from tests.support.git import git
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "test-api-token-0001"
@@ -170,17 +170,6 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
     return False
 
 
-def git(*args: str, cwd: Path) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env
-    ).stdout.strip()
 
 
 def bare_repo_with_routes(tmp_path: Path) -> tuple[Path, Path]:

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from reconciler.aws.clients import AwsTarget, make_client
 from tests.support import daemon as support
 from tests.support.daemon import REPO, wait_for
+from tests.support.git import git
 
 __all__ = ["REPO", "DaemonProcess", "StoreReader", "copy_repo_layout", "set_entry", "wait_for"]
 
@@ -196,12 +196,6 @@ def test_sigterm_exits_0(daemon: tuple[DaemonProcess, Path]) -> None:
     assert "daemon.stopped" in events and events[-1] in ("daemon.stopped", "edge.stopped")
 
 
-def git(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env
-    ).stdout.strip()
 
 
 def test_git_commits_drive_changes_and_the_revision_is_reported(tmp_path: Path) -> None:

@@ -11,10 +11,8 @@ commit whose function fails its own tests -> `gate_rejected` and `stalled` and a
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from reconciler.aws.clients import AwsTarget, make_client
 from reconciler.daemon.auth import verify_webhook
 from tests.daemon.receiver import Receiver
 from tests.support.daemon import REPO, DaemonProcess, wait_for
+from tests.support.git import git
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="makes repositories with git")
 
@@ -33,12 +32,6 @@ HMAC_KEY = "notify-e2e-hmac"
 GITHUB_TOKEN = "ghp_e2eTOKENnotLOGGED"
 
 
-def git(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env
-    ).stdout.strip()
 
 
 def free_port() -> int:

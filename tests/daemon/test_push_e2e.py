@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ import pytest
 
 from reconciler.aws.clients import AwsTarget, make_client
 from tests.support.daemon import REPO, DaemonProcess, repo_environment, wait_for
+from tests.support.git import git
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="makes repositories with git")
 
@@ -39,12 +39,6 @@ HOOK_SECRET = "e2e-webhook-secret-beef"
 STORE = "tier-origins"
 
 
-def git(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env
-    ).stdout.strip()
 
 
 def link_node_modules(dst: Path) -> None:

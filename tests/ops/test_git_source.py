@@ -5,31 +5,23 @@ code under test runs with PATH emptied."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from reconciler.daemon.git_source import GitSource, GitSyncError
 from reconciler.daemon.revision import read_revision
+from tests.support.git import git as support_git
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="makes repositories with git")
-GIT = shutil.which("git") or "git"
+GIT = shutil.which("git") or "git"  # resolved before tests empty PATH
 
 
 def git(*args: str, cwd: Path) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    return subprocess.run(
-        [GIT, *args], cwd=cwd, check=True, capture_output=True, text=True, env=env
-    ).stdout.strip()
+    return support_git(*args, cwd=cwd, executable=GIT)
+
+
 
 
 def commit(author: Path, files: dict[str, str], message: str) -> str:
