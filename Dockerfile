@@ -12,8 +12,9 @@
 #   rootfs    the run-time root file system (Python, Node.js, libraries, CA certificates);
 #   builder   builds the project's wheel with the locked build backend and installs it
 #             plus the locked dependencies into /opt/venv (no bytecode);
-#   assemble  puts the two together and writes bytecode for what the daemon imports
-#             (scripts/warm-bytecode.py), inside the tree, so paths match at run time;
+#   assemble  puts the two together, removes what nothing loads (scripts/image-prune.py)
+#             and writes bytecode for what the daemon imports (scripts/warm-bytecode.py),
+#             inside the tree, so paths match at run time;
 #   final     FROM scratch + that tree.
 #
 # Runtime contract (see docs/operations.md):
@@ -73,11 +74,16 @@ FROM ${BASE_IMAGE} AS assemble
 COPY --from=rootfs /rootfs /rootfs
 COPY --from=builder /opt/venv /rootfs/opt/venv
 COPY --from=builder /srv/edge-routing /rootfs/srv/edge-routing
-COPY scripts/warm-bytecode.py /rootfs/tmp/warm-bytecode.py
-# Run in the final tree (its python, its paths): the .pyc files land where they are read.
+COPY scripts/image-prune.py scripts/warm-bytecode.py /rootfs/tmp/
+# What nothing in the image loads goes first: moto's packages for services the embedded
+# sandbox does not serve, botocore's documentation examples (scripts/image-prune.py).
+# Then bytecode, in the final tree (its python, its paths): the .pyc files land where they
+# are read, and importing every served service proves the pruning kept what they need.
+RUN ["chroot", "/rootfs", "/opt/venv/bin/python", "/tmp/image-prune.py"]
+# hadolint ignore=DL3059
 RUN ["chroot", "/rootfs", "/opt/venv/bin/python", "/tmp/warm-bytecode.py"]
 # hadolint ignore=DL3059
-RUN ["rm", "/rootfs/tmp/warm-bytecode.py"]
+RUN ["rm", "/rootfs/tmp/warm-bytecode.py", "/rootfs/tmp/image-prune.py"]
 
 FROM scratch
 LABEL org.opencontainers.image.title="edge-routing-reconciler" \

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Container smoke test: build the image, run it against the emulated AWS, check /healthz,
-# the image's own health check command, the first pass and one edit applied end to end.
+# the image's own health check command, the first pass and one edit applied end to end;
+# then the image alone (`run --sandbox`, its own embedded AWS and local edge): the
+# walkthrough's checks (`reconciler smoke`) pass inside it.
 #
 #   scripts/container-smoke.sh            # docker, else podman
 #   ENGINE=podman scripts/container-smoke.sh
@@ -62,7 +64,7 @@ cleanup() {
         say "container log (last 40 lines):"
         "$engine" logs --tail 40 "$name" 2>&1 | sed 's/^/    /' || true
     fi
-    "$engine" rm -f -v "$name" >/dev/null 2>&1 || true
+    "$engine" rm -f -v "$name" "$name-sandbox" >/dev/null 2>&1 || true
     [[ -n $sandbox_pid ]] && kill "$sandbox_pid" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -159,4 +161,16 @@ poll "store holds the declared origin" "$PYTHON" -c "$kvs_value" premium-api.exa
 sed -i 's/premium: premium-api.example.com/premium: gold-api.example.com/' "$work/repo/routes/tiers.yaml"
 poll "edit of routes/tiers.yaml applied by the containerised daemon" \
     "$PYTHON" -c "$kvs_value" gold-api.example.com
+
+# -- the image alone: its embedded AWS (pruned to the services it serves) and local edge --
+"$engine" rm -f -v "$name" >/dev/null
+edge_port=$(free_port)
+"$engine" run -d --name "$name-sandbox" --network host --read-only --tmpfs /tmp \
+    --mount type=volume,dst=/var/lib/reconciler \
+    -e RECONCILER_HTTP_HOST=127.0.0.1 -e RECONCILER_HTTP_PORT="$http_port" \
+    "$IMAGE" run --sandbox --sandbox-port "$(free_port)" --sandbox-edge-port "$edge_port" \
+    >/dev/null || fail "container start (run --sandbox)"
+poll "the image's own sandbox and edge serve the walkthrough (reconciler smoke inside it)" \
+    bash -c "out=\$('$engine' exec '$name-sandbox' reconciler smoke --edge-url http://127.0.0.1:$edge_port 2>&1) \
+        && echo \"ok (\$(printf '%s' \"\$out\" | tail -n 1))\""
 say "PASSED ($engine, $IMAGE)"

@@ -58,6 +58,8 @@ def run(args: list[str]) -> int:
             env[key] = val
     rest.pop(0)  # the image
     command = rest or ["run"]
+    # The image carries the example repository at /srv/edge-routing: this checkout's.
+    mounts.setdefault("/srv/edge-routing", str(REPO))
     for key, val in env.items():
         for target, source in mounts.items():
             if val == target or val.startswith(target + "/"):
@@ -103,15 +105,19 @@ def main() -> int:
         return 0
     if verb == "exec":
         container = json.loads(state.read_text())
+        # The image's PATH has its venv's python and reconciler: this venv's, here.
+        program = {"python": [sys.executable], "reconciler": [sys.executable, "-m", "reconciler"]}
         return subprocess.call(
-            [sys.executable if args[2] == "python" else args[2], *args[3:]],
+            [*program.get(args[2], [args[2]]), *args[3:]],
             env={**os.environ, **container["env"]},
         )
     if verb == "rm":
-        if state.exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(json.loads(state.read_text())["pid"], signal.SIGTERM)
-            state.unlink()
+        for name in (arg for arg in args[1:] if not arg.startswith("-")):
+            state = STATE / f"{name}.json"
+            if state.exists():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(json.loads(state.read_text())["pid"], signal.SIGTERM)
+                state.unlink()
         return 0
     print(f"process_engine: unsupported: {args}", file=sys.stderr)
     return 2

@@ -51,7 +51,7 @@ DESCRIPTIONS = {
     "lease_table": "DynamoDB table of the leases, created on demand.",
     "lease_name": "Lease shared by rival replicas; default derived from the region and the routes source.",
     "lease_duration": "Lease validity; renewed every third of it.",
-    "sandbox": "Start the embedded emulated AWS, seeded (demos; needs the image built with `EXTRAS=sandbox`).",
+    "sandbox": "Start the embedded emulated AWS, seeded (demos, rehearsals; part of every install and of the image).",
     "sandbox_port": "Port of the embedded emulated AWS (0: any free port).",
     "sandbox_edge_port": "With `--sandbox`: a local edge (the distribution's functions over the emulated state, proxying to local origin backends) on this port; unset: none.",
     "log_format": "`json` lines (the image's default), `console`, or `auto` (console on a terminal).",

@@ -84,6 +84,8 @@ def test_the_whole_flow_with_a_process_standing_in_for_the_engine(tmp_path: Path
         "ok: the image's HEALTHCHECK command passes inside the container",
         "ok: first pass applied the example routes (outcome applied",
         "ok: edit of routes/tiers.yaml applied by the containerised daemon",
+        "ok: the image's own sandbox and edge serve the walkthrough (reconciler smoke inside it)"
+        " (8/8 checks passed",
         "PASSED",
     ):
         assert line in result.stdout, result.stdout
