@@ -64,7 +64,10 @@ cleanup() {
         say "container log (last 40 lines):"
         "$engine" logs --tail 40 "$name" 2>&1 | sed 's/^/    /' || true
     fi
-    "$engine" rm -f -v "$name" "$name-sandbox" >/dev/null 2>&1 || true
+    # One name per call: podman 4.3 `rm -f A B` with A gone exits 0 and leaves B running.
+    for container in "$name" "$name-sandbox"; do
+        "$engine" rm -f -v "$container" >/dev/null 2>&1 || true
+    done
     [[ -n $sandbox_pid ]] && kill "$sandbox_pid" 2>/dev/null || true
     rm -rf "$work"
 }

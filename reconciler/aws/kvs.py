@@ -7,6 +7,7 @@ ConflictError for the pass to re-plan, never a silent overwrite.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.aws.clients import KVS_SERVICE, AwsTarget, make_client
@@ -46,9 +47,11 @@ class KvsAdapter:
             return None
         return str(resp["KeyValueStore"]["ARN"])
 
-    def observe(self, name: str) -> ObservedStore:
+    def observe(self, name: str, declared: Mapping[str, str] | None = None) -> ObservedStore:
         """One data-plane DescribeKeyValueStore when the store is known and unchanged;
-        ListKeys (50 keys a page) only when its ETag moved since this adapter last saw it."""
+        ListKeys (50 keys a page) only when its ETag moved since this adapter last saw it.
+        `declared`: a listed entry equal to its declaration keeps the declared strings (one
+        copy of a 5 MB store in memory, not two)."""
         etag = None
         arn = self._arns.get(name)
         if arn is not None:
@@ -69,11 +72,18 @@ class KvsAdapter:
         if known is not None and known[0] == etag:
             return ObservedStore(name=name, exists=True, arn=arn, etag=etag, entries=dict(known[1]))
         entries: dict[str, str] = {}
+        mine = declared or {}
+        keys = {k: k for k in mine}
         with translated("ListKeys", subject=f"store {name}"):
             paginator = self._kvs.get_paginator("list_keys")
             for page in paginator.paginate(KvsARN=arn, PaginationConfig={"PageSize": LIST_PAGE}):
                 for item in page.get("Items", []):
-                    entries[item["Key"]] = item["Value"]
+                    key, value = item["Key"], item["Value"]
+                    same = mine.get(key)
+                    if same == value:
+                        entries[keys[key]] = same
+                    else:
+                        entries[key] = value
         self._known[arn] = (etag, dict(entries))
         return ObservedStore(name=name, exists=True, arn=arn, etag=etag, entries=entries)
 

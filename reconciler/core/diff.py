@@ -179,12 +179,21 @@ def _compare(
     creates: list[tuple[K, V]] = []
     updates: list[tuple[K, V, V]] = []
     for key, value in desired.items():
-        if key not in observed:
+        seen = observed.get(key, _ABSENT)
+        if seen is value:  # the engine shares unchanged values: no attribute-wise compare
+            continue
+        if seen is _ABSENT:
             creates.append((key, value))
-        elif observed[key] != value:
-            updates.append((key, observed[key], value))
+        elif seen != value:
+            updates.append((key, seen, value))  # type: ignore[arg-type]
+    # Every declared key was found and the sizes match: the key sets are equal.
+    if not creates and len(observed) == len(desired):
+        return creates, updates, []
     deletes = [(key, value) for key, value in observed.items() if key not in desired]
     return creates, updates, deletes
+
+
+_ABSENT = object()
 
 
 def _guard(

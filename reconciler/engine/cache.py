@@ -74,14 +74,22 @@ class ObservationCache:
     def written(self, changes: Iterable[Change], kvs_etags: Mapping[str, str]) -> None:
         """Fold the engine's own writes into the cache: what landed is now live."""
         dropped: set[tuple[ResourceKind, str]] = set()
+        # One copy of a container's mapping per pass, not per change (1,000 writes into a
+        # 100k-item table must not copy it 1,000 times).
+        to_stores: dict[str, list[Change]] = {}
+        to_tables: dict[str, list[Change]] = {}
         for change in changes:
             kind, name = change.address.kind, change.address.container
             if kind is ResourceKind.KVS_ENTRY and name in self.stores:
-                self.stores[name] = _store_written(self.stores[name], change, kvs_etags.get(name))
+                to_stores.setdefault(name, []).append(change)
             elif kind is ResourceKind.TABLE_ITEM and name in self.tables:
-                _table_written(self.tables[name], change)
+                to_tables.setdefault(name, []).append(change)
             else:
                 dropped.add((kind, name))
+        for name, written in to_stores.items():
+            self.stores[name] = _store_written(self.stores[name], written, kvs_etags.get(name))
+        for name, written in to_tables.items():
+            _table_written(self.tables[name], written)
         for kind, name in dropped:
             self._drop(kind, name)
 
@@ -105,10 +113,12 @@ class ObservationCache:
             self.associated = None
 
 
-def _store_written(store: ObservedStore, change: Change, etag: str | None) -> ObservedStore:
-    key = change.address.key
+def _store_written(store: ObservedStore, changes: list[Change], etag: str | None) -> ObservedStore:
     entries = dict(store.entries)
-    if key is not None:
+    for change in changes:
+        key = change.address.key
+        if key is None:
+            continue
         if change.action is Action.DELETE:
             entries.pop(key, None)
         else:
@@ -116,16 +126,18 @@ def _store_written(store: ObservedStore, change: Change, etag: str | None) -> Ob
     return replace(store, entries=entries, etag=etag or store.etag)
 
 
-def _table_written(cached: CachedTable, change: Change) -> None:
+def _table_written(cached: CachedTable, changes: list[Change]) -> None:
     observed = cached.observed
     schema = observed.key_schema
     if schema is None:
         return
     items = dict(observed.items)
-    if change.action is Action.DELETE:
-        items.pop(item_key(change.before, schema), None)
-    else:
-        items[item_key(change.after, schema)] = change.after
+    for change in changes:
+        if change.action is Action.DELETE:
+            items.pop(item_key(change.before, schema), None)
+        else:
+            # The declared object itself: the next pass finds it unchanged by identity.
+            items[item_key(change.after, schema)] = change.after
     cached.version += 1
     cached.observed = replace(observed, items=items, digest=f"cached:{cached.version}")
 

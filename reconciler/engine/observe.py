@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -106,7 +106,8 @@ def observe(
         if cached_store is not None and reuse(key):
             stores[store.name] = cached_store
         else:  # one DescribeKeyValueStore; ListKeys only when the ETag moved
-            stores[store.name] = cache.stores[store.name] = adapters.kvs.observe(store.name)
+            observed = adapters.kvs.observe(store.name, declared=store.entries)
+            stores[store.name] = cache.stores[store.name] = observed
     tables = {}
     for table in desired.data.tables:
         cached_table = cache.tables.get(table.name)
@@ -231,7 +232,11 @@ def _table(
             cursor = adapters.streams.start(arn)
         except StreamLost as lost:
             log.warning("table.stream_lost", table=table.name, reason=str(lost))
-    observed = adapters.tables.observe(table.name, described)
+    # Items equal to their declaration come back as the declared objects: the loader hands
+    # out the same object for a line that did not change, so from then on "unchanged" is
+    # an identity check (a targeted pass at 100k items: milliseconds), and the cache holds
+    # one copy of each unchanged item.
+    observed = adapters.tables.observe(table.name, described, declared=table.items)
     cache.tables[table.name] = CachedTable(observed, cursor, now)
     return observed
 
@@ -240,14 +245,19 @@ def _touched_items(table: DesiredTable, adapters: Adapters, cached: CachedTable)
     """The items a change of the route files touches, read again (strongly consistent)."""
     schema = cached.observed.key_schema or table.key_schema
     seen = cached.observed.items
-    keys = [k for k, item in table.items.items() if seen.get(k) != item]
-    if table.prune:
+    # Identity first: an item the loader did not touch is the object the cache holds.
+    keys = [k for k, item in table.items.items() if (o := seen.get(k)) is not item and o != item]
+    if table.prune and len(seen) != len(table.items) - _missing(keys, seen):
         keys += [k for k in seen if k not in table.items]
     if not keys:
         return cached.observed
     wire = [key_of(table.items[k] if k in table.items else seen[k], schema) for k in keys]
     found = adapters.tables.get_items(table.name, schema, wire, ValueInterner())
     return refreshed_table(cached, schema, keys, found)
+
+
+def _missing(keys: list[ItemKey], seen: Mapping[ItemKey, Item]) -> int:
+    return sum(1 for k in keys if k not in seen)
 
 
 def _caught_up(table: DesiredTable, adapters: Adapters, cached: CachedTable) -> ObservedTable:

@@ -141,3 +141,28 @@ def test_large_values_split_by_bytes() -> None:
         desired, observed = _state(data, {}, {}, {}, False)
         steps = [s for s in schedule(plan_data(desired, observed), {"t": SCHEMA}) if isinstance(s, KvsWrite)]
         assert len(steps) == minimum
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    desired=st.dictionaries(st.integers(0, 12), st.integers(0, 3), max_size=10),
+    observed=st.dictionaries(st.integers(0, 12), st.integers(0, 3), max_size=10),
+    shared=st.sets(st.integers(0, 12)),
+)
+def test_compare_is_the_plain_comparison_whatever_is_shared(
+    desired: dict[int, int], observed: dict[int, int], shared: set[int]
+) -> None:
+    """The diff's identity shortcut (the engine shares unchanged items with the cache) and
+    its "no creates and the same size: no deletes" shortcut never change the answer."""
+    from reconciler.core.diff import _compare
+
+    def boxed(values: dict[int, int]) -> dict[int, list[int]]:
+        return {k: [v] for k, v in values.items()}
+
+    want, seen = boxed(desired), boxed(observed)
+    for k in shared & want.keys() & seen.keys():
+        seen[k] = want[k]  # the same object
+    creates, updates, deletes = _compare(want, seen)
+    assert creates == [(k, v) for k, v in want.items() if k not in seen]
+    assert updates == [(k, seen[k], v) for k, v in want.items() if k in seen and seen[k] != v]
+    assert deletes == [(k, v) for k, v in seen.items() if k not in want]
