@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from tests.support.sandbox_process import read_exports
+
 
 def _start(*args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -33,17 +35,7 @@ def _start(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def _exports(proc: subprocess.Popen[str], last: str) -> dict[str, str]:
-    assert proc.stdout is not None
-    exports: dict[str, str] = {}
-    for line in proc.stdout:
-        name, _, value = line.strip().removeprefix("export ").partition("=")
-        exports[name] = value
-        if name == last:
-            return exports
-    raise AssertionError(
-        f"sandbox exited before printing {last}: {proc.stderr.read() if proc.stderr else ''}"
-    )
+_exports = read_exports
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ counts), so "exactly one writes" is not taken on the daemons' word.
 from __future__ import annotations
 
 import json
-import shlex
 import signal
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import pytest
 from reconciler.aws.clients import AwsTarget, make_client
 from tests.daemon.test_e2e import StoreReader, copy_repo_layout, set_entry
 from tests.support.daemon import DaemonProcess, repo_environment, wait_for
+from tests.support.sandbox_process import read_exports
 
 LEASE_SECONDS = 3.0
 LEASE_TABLE = "reconciler-leases"
@@ -48,13 +48,7 @@ class Sandbox:
             text=True,
             env=repo_environment({"PYTHONUNBUFFERED": "1"}),
         )
-        self.env: dict[str, str] = {}
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:  # the exports come first, then it serves
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            self.env[name] = shlex.split(value)[0]
-            if "SANDBOX_EDGE_ROLE_ARN" in self.env:
-                break
+        self.env = read_exports(self.proc, "SANDBOX_EDGE_ROLE_ARN")  # then it serves
         self.url = self.env["AWS_ENDPOINT_URL"]
         self.target = AwsTarget(endpoint_url=self.url, max_attempts=2)
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.sandbox_process import read_exports
+
 REPO_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RECONCILER_"))}
 
 
@@ -32,15 +34,7 @@ def sandbox_with_edge() -> Iterator[dict[str, str]]:
         env=REPO_ENV,
     )
     try:
-        exports: dict[str, str] = {}
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            name, _, value = line.strip().removeprefix("export ").partition("=")
-            exports[name] = value
-            if name == "RECONCILER_EDGE_URL":
-                break
-        assert "RECONCILER_EDGE_URL" in exports, "the sandbox exited before printing the edge"
-        yield exports
+        yield read_exports(proc, "RECONCILER_EDGE_URL")
     finally:
         proc.terminate()
         proc.wait(timeout=15)

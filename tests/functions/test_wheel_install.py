@@ -22,6 +22,7 @@ import boto3
 import pytest
 
 from tests.edge.seed_code import FIXTURE
+from tests.support.sandbox_process import read_exports
 
 REPO = Path(__file__).resolve().parents[2]
 # Where the project locks its dependencies (hashes), its install paths use the lock; so
@@ -138,14 +139,7 @@ def test_the_sandbox_answers_testfunction(with_sandbox_extra: tuple[Path, Path])
         text=True,
     )
     try:
-        exports: dict[str, str] = {}
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            name, _, value = line.strip().removeprefix("export ").partition("=")
-            exports[name] = value
-            if name == "AWS_ENDPOINT_URL":
-                break
-        assert "AWS_ENDPOINT_URL" in exports, "the sandbox exited before printing its endpoint"
+        exports = read_exports(proc, "AWS_ENDPOINT_URL")
         cf = boto3.client(
             "cloudfront",
             endpoint_url=exports["AWS_ENDPOINT_URL"],

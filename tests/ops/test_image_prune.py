@@ -14,6 +14,8 @@ import botocore
 import moto
 import pytest
 
+from tests.support.sandbox_process import read_exports
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -67,14 +69,7 @@ def test_the_pruned_sandbox_serves_the_walkthrough(pruned: Path, tmp_path: Path)
         text=True,
     )
     try:
-        exports: dict[str, str] = {}
-        assert sandbox.stdout is not None
-        for line in sandbox.stdout:
-            if line.startswith("export "):
-                key, _, value = line.removeprefix("export ").strip().partition("=")
-                exports[key] = value.strip("'\"")
-            if "RECONCILER_EDGE_URL" in exports and "AWS_ENDPOINT_URL" in exports:
-                break
+        exports = read_exports(sandbox, "RECONCILER_EDGE_URL")
         client_env = _env(pruned, tmp_path, exports)
         # The sandbox runs with the pruned packages: a module it no longer has is not there.
         probe = subprocess.run(
