@@ -126,15 +126,7 @@ class EventDeriver:
         if report.outcome in CONVERGED and (own or result.first_converged_for_revision):
             changes = [change_dict(c) for c in own]
             what = f"{len(own)} changes" if own else "no changes needed"
-            out.append(
-                Event(
-                    EventType.APPLIED,
-                    f"{rev} applied: {what}",
-                    changes=tuple(changes[:MAX_ITEMS]),
-                    more_changes=max(0, len(changes) - MAX_ITEMS),
-                    **base,
-                )
-            )
+            out.append(_listing(EventType.APPLIED, f"{rev} applied: {what}", changes, base))
         if report.ok:
             if result.was_failing:
                 out.append(Event(EventType.RECOVERED, f"{rev}: {report.outcome.value} again", **base))
@@ -176,30 +168,27 @@ class EventDeriver:
         corrected = [d for d in report.drift if d.corrected]
         if corrected:
             items = [drift_dict(d) for d in corrected]
-            out.append(
-                Event(
-                    EventType.DRIFT_CORRECTED,
-                    f"drift corrected: {len(items)} live values restored",
-                    changes=tuple(items[:MAX_ITEMS]),
-                    more_changes=max(0, len(items) - MAX_ITEMS),
-                    **base,
-                )
-            )
+            title = f"drift corrected: {len(items)} live values restored"
+            out.append(_listing(EventType.DRIFT_CORRECTED, title, items, base))
         uncorrected = [d for d in report.drift if not d.corrected]
         if uncorrected:
             drift_key = frozenset((str(d.change.address), repr(d.change.before)) for d in uncorrected)
             if drift_key != self._drift_key:
                 items = [drift_dict(d) for d in uncorrected]
-                out.append(
-                    Event(
-                        EventType.DRIFT_DETECTED,
-                        f"drift detected: {len(items)} live values differ (not undone)",
-                        changes=tuple(items[:MAX_ITEMS]),
-                        more_changes=max(0, len(items) - MAX_ITEMS),
-                        **base,
-                    )
-                )
+                title = f"drift detected: {len(items)} live values differ (not undone)"
+                out.append(_listing(EventType.DRIFT_DETECTED, title, items, base))
             self._drift_key = drift_key
         elif report.outcome in CONVERGED or report.outcome is Outcome.PLANNED:
             self._drift_key = None
         return out
+
+
+def _listing(kind: EventType, title: str, items: list[dict[str, Any]], base: dict[str, Any]) -> Event:
+    """An event carrying at most MAX_ITEMS changes, and how many more there were."""
+    return Event(
+        kind,
+        title,
+        changes=tuple(items[:MAX_ITEMS]),
+        more_changes=max(0, len(items) - MAX_ITEMS),
+        **base,
+    )

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import inspect
-import threading
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 
 from reconciler.sandbox.awslambda import code_location, states, version_numbers
+from reconciler.sandbox.extensions import guarded_install
 
-_lock = threading.Lock()
-_installed = False
 RESPONSE_METHODS = (
     "create_function",
     "update_function_code",
@@ -42,27 +40,17 @@ def check_extension_points() -> list[str]:
     return problems
 
 
-def install() -> None:
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        problems = check_extension_points()
-        if problems:
-            raise RuntimeError(
-                "moto's Lambda internals changed; reconciler.sandbox.awslambda needs updating: "
-                + "; ".join(problems)
-            )
-        response: Any = LambdaResponse
-        response.create_function = states.after_create(response.create_function)
-        response.update_function_code = states.guarded_update(response.update_function_code)
-        response.update_function_configuration = states.guarded_update(
-            response.update_function_configuration
-        )
-        response.publish_version = states.guarded_publish(response.publish_version)
-        response.get_function = code_location.with_location(
-            states.reading(response.get_function, 1)
-        )
-        response.get_function_configuration = states.reading(response.get_function_configuration, 2)
-        version_numbers.install()
-        _installed = True
+def _patch() -> None:
+    response: Any = LambdaResponse
+    response.create_function = states.after_create(response.create_function)
+    response.update_function_code = states.guarded_update(response.update_function_code)
+    response.update_function_configuration = states.guarded_update(
+        response.update_function_configuration
+    )
+    response.publish_version = states.guarded_publish(response.publish_version)
+    response.get_function = code_location.with_location(states.reading(response.get_function, 1))
+    response.get_function_configuration = states.reading(response.get_function_configuration, 2)
+    version_numbers.install()
+
+
+install = guarded_install("Lambda", "reconciler.sandbox.awslambda", check_extension_points, _patch)

@@ -4,7 +4,6 @@ that every moto internal it builds on is still there (see the package docstring)
 from __future__ import annotations
 
 import inspect
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,9 +30,7 @@ from reconciler.sandbox.cloudfront import (
     responses,
     urls,
 )
-
-_install_lock = threading.Lock()
-_installed = False
+from reconciler.sandbox.extensions import guarded_install
 
 # (owner, attribute, parameter names) moto must still have for the patches to be right.
 SIGNATURES: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
@@ -105,23 +102,17 @@ def _names(function: Callable[..., Any]) -> tuple[str, ...]:
     return tuple(function.__code__.co_names)
 
 
-def install() -> None:
-    """Patch moto's CloudFront models, backend, responses and routes once per process."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        problems = check_extension_points()
-        if problems:
-            raise RuntimeError(
-                "moto's CloudFront internals changed; reconciler.sandbox.cloudfront needs "
-                "updating: " + "; ".join(problems)
-            )
-        behaviours.install()
-        distribution_shape.install()
-        distributions.install()
-        for route in urls.ROUTES:
-            cf_urls.url_paths[route] = CloudFrontResponse.dispatch
-        for method in (*responses.RESPONSE_METHODS, *key_value_stores.RESPONSE_METHODS):
-            setattr(CloudFrontResponse, method.__name__, method)
-        _installed = True
+def _patch() -> None:
+    """moto's CloudFront models, backend, responses and routes."""
+    behaviours.install()
+    distribution_shape.install()
+    distributions.install()
+    for route in urls.ROUTES:
+        cf_urls.url_paths[route] = CloudFrontResponse.dispatch
+    for method in (*responses.RESPONSE_METHODS, *key_value_stores.RESPONSE_METHODS):
+        setattr(CloudFrontResponse, method.__name__, method)
+
+
+install = guarded_install(
+    "CloudFront", "reconciler.sandbox.cloudfront", check_extension_points, _patch
+)

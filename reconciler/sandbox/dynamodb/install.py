@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import inspect
-import threading
 
 from reconciler.sandbox.dynamodb import json_answers, limits, scan, streams_api
-
-_lock = threading.Lock()
-_installed = False
+from reconciler.sandbox.extensions import guarded_install
 
 
 def check_extension_points() -> list[str]:
@@ -55,19 +52,13 @@ def check_extension_points() -> list[str]:
     return problems
 
 
-def install() -> None:
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        problems = check_extension_points()
-        if problems:
-            raise RuntimeError(
-                "moto's DynamoDB internals changed; reconciler.sandbox.dynamodb needs updating: "
-                + "; ".join(problems)
-            )
-        limits.install()
-        scan.install()
-        json_answers.install()
-        streams_api.install()
-        _installed = True
+def _patch() -> None:
+    limits.install()
+    scan.install()
+    json_answers.install()
+    streams_api.install()
+
+
+install = guarded_install(
+    "DynamoDB", "reconciler.sandbox.dynamodb", check_extension_points, _patch
+)
