@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import botocore
@@ -76,6 +78,19 @@ def test_the_pruned_sandbox_serves_the_walkthrough(pruned: Path, tmp_path: Path)
             [sys.executable, "-c", "import moto.ec2"], env=client_env, capture_output=True
         )
         assert probe.returncode != 0
+        # A service it does not serve answers 500 (docs/operations.md, "The image").
+        ec2 = urllib.request.Request(
+            exports["AWS_ENDPOINT_URL"],
+            data=b"Action=DescribeInstances&Version=2016-11-15",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261130/us-east-1/ec2/"
+                "aws4_request, SignedHeaders=host, Signature=0",
+            },
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(ec2, timeout=30)
+        assert refused.value.code == 500
         apply = subprocess.run(
             [sys.executable, "-m", "reconciler", "apply", "--auto-approve",
              "--endpoint-url", exports["AWS_ENDPOINT_URL"]],
