@@ -176,7 +176,8 @@ def test_function_error_in_testfunction_publishes_nothing(
 def test_compute_utilization_above_threshold_publishes_nothing(
     aws: Any, tmp_path: Path, wire: WireCounter
 ) -> None:
-    """A reading over the limit is taken four more times; the median decides (docs/lifecycle.md)."""
+    """A function over the limit reads over it five times in a row and is refused on the
+    lowest reading (docs/lifecycle.md)."""
     small_function(
         tmp_path,
         "spinner",
@@ -186,7 +187,7 @@ def test_compute_utilization_above_threshold_publishes_nothing(
     )
     report = engine(aws, tmp_path, EngineSettings()).run_pass()
     assert report.outcome is Outcome.FAILED, report.errors
-    assert "compute utilization 100 (median of [100, 100, 100, 100, 100]) above 70" in report.errors[0]
+    assert "compute utilization 100 (lowest of [100, 100, 100, 100, 100]) above 70" in report.errors[0]
     assert wire.writes() == {"cloudfront:CreateFunction": 1}
     assert wire.calls()["cloudfront:TestFunction"] == 5
 
