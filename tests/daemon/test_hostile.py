@@ -122,8 +122,6 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
         tmp, "--routes-dir", str(routes), "--resync-interval", "1h", "--backoff-max", "2s"
     )
     try:
-        # The first pass may fail once and be retried: the sandbox's TestFunction
-        # compute figure is wall time (docs/lifecycle.md).
         wait_for(lambda: d.status()["lastSuccessTime"], 90, "the first converged pass")
         h = Hostile(d, tmp / "repo", routes, baseline_rss_mb=0.0)
         h.baseline_rss_mb = h.rss_mb("VmHWM")  # the first pass's peak included

@@ -94,9 +94,7 @@ class ElectedDaemon(StoreReader, DaemonProcess):
 
 
 def converged_leader(daemons: list[ElectedDaemon]) -> ElectedDaemon | None:
-    """The leader, once a pass of it converged. The first pass may fail and be retried:
-    the sandbox's TestFunction compute figure is wall time and can exceed the threshold
-    on a busy machine (docs/lifecycle.md), which is not what these tests are about."""
+    """The leader, once a pass of it converged (not merely elected)."""
     for d in daemons:
         if d.leader() and d.status()["lastSuccessTime"]:
             return d

@@ -31,9 +31,8 @@ COMMENT = "edge-routing-example"
 def live(repo: Path, seeded: AwsTarget) -> AwsTarget:
     """The walkthrough's whole setup in the account, made by one real pass.
 
-    The sandbox's TestFunction compute figure is wall time against a 1 ms budget and reads
-    100 on a cold or busy machine (docs/lifecycle.md): the threshold is not what these
-    tests are about, so it is lifted.
+    The compute-utilization threshold is not what these tests are about, so it is lifted
+    (the sandbox's figure is CPU time on this machine, docs/edge-functions.md).
     """
     setup = Reconciler(repo / "routes", repo, seeded, settings=EngineSettings(gate=GateSettings(max_compute_utilization=100)))
     report = setup.run_pass(dry_run=False)
