@@ -101,27 +101,42 @@ def suite_problems(suite: SuiteResult) -> list[str]:
     return problems
 
 
-def offline_gate(planned: Any, tester_factory: TesterFactory) -> None:
+def offline_gate(
+    planned: Any, tester_factory: TesterFactory, passed: set[tuple[ResourceKind, str]]
+) -> None:
     """Runs the offline tests of every function the plan writes; raises FunctionTestFailed
-    for the first that fails, before any write of the pass."""
+    for the first that fails, before any write of the pass.
+
+    `passed` is the pass's memory of the functions whose candidate already passed: a
+    conflict re-plan keeps the pass's desired state (the same bytes, test events, config),
+    so its verdict stands and the suite (seconds of Node and DynamoDB for a Lambda) is not
+    run again. Each function that passes is added to it."""
     plan = planned.plan
     writes = {
         (c.address.kind, c.address.container)
         for c in plan.changes
         if c.action in (Action.CREATE, Action.UPDATE, Action.PUBLISH) and c.address.key is None
     }
+    for kind, name in sorted(writes & passed):
+        log.info("gate.already_passed", function=name, kind=kind.value)
+    writes -= passed
     if not writes:
         return
     try:
         with tester_factory() as tester:
-            _run_offline(planned, writes, tester)
+            _run_offline(planned, writes, tester, passed)
     except HarnessError as exc:
         # A harness that cannot run proves nothing: nothing is published.
         name = next(iter(sorted(n for _, n in writes)))
         raise FunctionTestFailed(name, "", [f"the test harness could not run: {exc}"]) from exc
 
 
-def _run_offline(planned: Any, writes: set[tuple[ResourceKind, str]], tester: FunctionTester) -> None:
+def _run_offline(
+    planned: Any,
+    writes: set[tuple[ResourceKind, str]],
+    tester: FunctionTester,
+    passed: set[tuple[ResourceKind, str]],
+) -> None:
     desired = planned.desired
     sources = desired.sources
     route_set = desired.route_set
@@ -138,6 +153,7 @@ def _run_offline(planned: Any, writes: set[tuple[ResourceKind, str]], tester: Fu
             tests=route_set.path(declared) if declared else None,
         )
         _judge(fn.name, short(fn.code_sha256) or "", suite)
+        passed.add((ResourceKind.CLOUDFRONT_FUNCTION, fn.name))
     for lam in planned.functions.lambdas:
         if (ResourceKind.LAMBDA_FUNCTION, lam.name) not in writes:
             continue
@@ -152,6 +168,7 @@ def _run_offline(planned: Any, writes: set[tuple[ResourceKind, str]], tester: Fu
             tests=route_set.path(declared) if declared else None,
         )
         _judge(lam.name, lam.zip_sha256[:12], suite)
+        passed.add((ResourceKind.LAMBDA_FUNCTION, lam.name))
 
 
 def _judge(name: str, code: str, suite: SuiteResult) -> None:

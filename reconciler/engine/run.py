@@ -182,6 +182,8 @@ class _Run:
         self.plan: Plan | None = None
         self.drift: tuple[Drift, ...] = ()
         self.rejected: tuple[Rejection, ...] = ()
+        # Functions whose candidate passed the offline gate in this pass (re-plans reuse it).
+        self.tested: set[tuple[ResourceKind, str]] = set()
 
     def execute(self) -> PassReport:
         report = self._guarded()
@@ -271,7 +273,7 @@ class _Run:
 
     def _apply(self, planned: Planned, ledger: Ledger) -> None:
         engine = self.engine
-        offline_gate(planned, engine.tester_factory)
+        offline_gate(planned, engine.tester_factory, self.tested)
         _preflight(planned, engine.adapters)
         ctx = ApplyContext(
             planned, engine.adapters, self.changes, ledger, engine.settings.gate, engine.on_step
