@@ -31,6 +31,7 @@ import structlog
 from reconciler.aws.errors import FatalError
 from reconciler.core.functions import short
 from reconciler.core.model import Action, ResourceKind
+from reconciler.functions.lambda_edge import DEFAULT_TIMEOUT_MS as LAMBDA_TIMEOUT_MS
 from reconciler.functions.node import HarnessError
 from reconciler.functions.package_zip import LambdaPackage
 from reconciler.functions.test_events import SuiteResult, load_cases
@@ -79,7 +80,7 @@ class FunctionTester(Protocol):
         *,
         handler: str = "index.handler",
         name: str | None = None,
-        timeout_ms: int = 5000,
+        timeout_ms: int = LAMBDA_TIMEOUT_MS,
         tests: Path | None = None,
     ) -> SuiteResult: ...
 
